@@ -1,0 +1,72 @@
+/* Physical pages, page tables, address spaces, VMAs. */
+#ifndef GUEST_MM_H
+#define GUEST_MM_H
+#include "types.h"
+#include <kvmbox.h>
+
+#define P2V(pa) ((void *)((uint64_t)(pa) + KVMBOX_DIRECT_MAP_BASE))
+#define V2P(va) ((uint64_t)(va) >= KVMBOX_KERNEL_BASE ? (uint64_t)(va) - KVMBOX_KERNEL_BASE \
+                                                      : (uint64_t)(va) - KVMBOX_DIRECT_MAP_BASE)
+
+/* x86-64 page-table entry bits (SDM vol. 3A 4.5). */
+#define PTE_P    (1ull << 0)
+#define PTE_W    (1ull << 1)
+#define PTE_U    (1ull << 2)
+#define PTE_A    (1ull << 5)
+#define PTE_D    (1ull << 6)
+#define PTE_PS   (1ull << 7)
+#define PTE_G    (1ull << 8)
+#define PTE_COW  (1ull << 9)   /* software bit: copy on write */
+#define PTE_NX   (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+
+/* Physical page allocator. Pages come back zeroed from page_alloc_zeroed. */
+uint64_t page_alloc(void);          /* 0 when out of memory; contents undefined */
+uint64_t page_alloc_zeroed(void);   /* 0 when out of memory */
+void page_get(uint64_t pa);         /* one more user of the frame */
+void page_put(uint64_t pa);         /* one less; freed at zero */
+uint32_t page_refcount(uint64_t pa);
+uint64_t pages_free(void);
+void palloc_init(void);
+
+/* A mapping in a user address space. */
+struct vma {
+	uint64_t start, end;     /* [start, end), page aligned */
+	uint32_t flags;          /* KVMBOX_VMA_* (shared/boot.h) */
+	uint32_t reserved;
+	struct vma *next;        /* sorted by start */
+};
+
+struct mm {
+	uint64_t pml4;           /* physical */
+	struct vma *vmas;
+	uint64_t brk_start, brk; /* heap: [brk_start, brk) */
+	uint64_t mmap_base;      /* next top-down mmap search start */
+	uint64_t stack_top;
+	int users;
+};
+
+/* Page tables. */
+uint64_t *pte_walk(uint64_t pml4, uint64_t va, bool create); /* leaf PTE or NULL */
+int map_page(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags); /* 0 or -ENOMEM */
+void invlpg(uint64_t va);
+
+/* VMAs. */
+struct vma *vma_find(struct mm *mm, uint64_t addr);  /* the VMA containing addr, or NULL */
+int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags); /* 0 or -errno */
+int vma_remove(struct mm *mm, uint64_t start, uint64_t end); /* unmaps and frees pages */
+uint64_t vma_find_free(struct mm *mm, uint64_t len); /* top-down search below mmap_base; 0 if none */
+int vma_protect(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags);
+
+/*
+ * Resolve a user fault or a kernel access to user memory at va: demand-zero
+ * pages, stack growth. Returns 0 when the page is now mapped with the
+ * requested access, -EFAULT (no VMA: SEGV_MAPERR) or -EACCES (VMA forbids:
+ * SEGV_ACCERR).
+ */
+int handle_user_fault(struct mm *mm, uint64_t va, bool write, bool exec);
+
+/* Small kernel object allocator (power-of-two size classes up to 2 KiB; page for larger). */
+void *kmalloc(size_t size);    /* zeroed; NULL on failure */
+void kfree(void *p);
+#endif

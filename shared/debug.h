@@ -1,0 +1,127 @@
+/* The debug path: stop records, the commands the VMM answers a stop with, the shared page. */
+#ifndef KVMBOX_DEBUG_H
+#define KVMBOX_DEBUG_H
+
+#include "abi.h"
+#include "regs.h"
+
+/*
+ * Events the guest kernel can stop at. The VMM asks for them by setting bits
+ * in kvmbox_shared_page.stop_events; the guest checks the mask (one load)
+ * at the point of the event and, if set, makes an HC_STOP hypercall.
+ */
+enum kvmbox_stop_event {
+	KVMBOX_EV_START        = 0,  /* about to run the first user instruction */
+	KVMBOX_EV_BREAKPOINT   = 1,  /* #BP from user mode */
+	KVMBOX_EV_SINGLESTEP   = 2,  /* #DB after a step */
+	KVMBOX_EV_WATCHPOINT   = 3,  /* hardware or page-protection watchpoint */
+	KVMBOX_EV_SIGNAL       = 4,  /* a signal is about to be delivered */
+	KVMBOX_EV_SYSCALL_ENTRY = 5,
+	KVMBOX_EV_SYSCALL_EXIT = 6,
+	KVMBOX_EV_CLONE        = 7,  /* new thread; aux = new tid */
+	KVMBOX_EV_FORK         = 8,  /* new process; aux = child pid */
+	KVMBOX_EV_VFORK        = 9,
+	KVMBOX_EV_EXEC         = 10,
+	KVMBOX_EV_EXIT         = 11, /* thread group exits; aux = wait status */
+	KVMBOX_EV_KERNEL_BREAKPOINT = 12, /* int3 in the guest kernel (kernel mode) */
+	KVMBOX_EV_COUNT
+};
+
+struct kvmbox_stop_record {
+	uint32_t event;           /* enum kvmbox_stop_event */
+	uint32_t cpu;
+	uint32_t pid, tid;
+	int32_t signo, si_code;   /* for SIGNAL, BREAKPOINT, SINGLESTEP, WATCHPOINT */
+	uint64_t si_addr;
+	uint64_t syscall_nr;      /* for SYSCALL_ENTRY/EXIT */
+	uint64_t args[6];
+	int64_t retval;           /* for SYSCALL_EXIT */
+	uint64_t aux;             /* event specific, see above */
+	uint64_t watch_addr;      /* for WATCHPOINT */
+	uint32_t watch_kind;      /* enum kvmbox_bp_kind */
+	uint32_t reserved;
+	uint64_t cr3;             /* the stopped process's address space */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_stop_record, 128);
+
+enum kvmbox_bp_kind {
+	KVMBOX_BP_EXEC  = 0,
+	KVMBOX_BP_WRITE = 1,
+	KVMBOX_BP_READ  = 2,  /* x86 has no read-only watchpoint: access, filtered */
+	KVMBOX_BP_ACCESS = 3,
+};
+
+/* What the VMM tells a stopped guest to do next. */
+enum kvmbox_cmd_op {
+	KVMBOX_CMD_RESUME      = 0,  /* continue; arg0 = signal to deliver (0: none) */
+	KVMBOX_CMD_STEP        = 1,  /* one instruction; arg0 = signal */
+	KVMBOX_CMD_KILL        = 2,  /* kill the stopped process (SIGKILL) */
+	KVMBOX_CMD_GET_REGS    = 3,  /* tid -> frame.regs */
+	KVMBOX_CMD_SET_REGS    = 4,  /* tid <- frame.regs */
+	KVMBOX_CMD_READ_MEM    = 5,  /* pid, addr, len <= DATA_MAX -> data */
+	KVMBOX_CMD_WRITE_MEM   = 6,  /* pid, addr, len, data; breaks copy-on-write */
+	KVMBOX_CMD_SET_BP      = 7,  /* tid, arg0 = slot 0..3, addr, len, arg1 = kind */
+	KVMBOX_CMD_CLEAR_BP    = 8,  /* tid, arg0 = slot */
+	KVMBOX_CMD_LIST_THREADS = 9, /* -> data: array of {pid, tid} uint32 pairs; result = count */
+	KVMBOX_CMD_READ_AUXV   = 10, /* pid, addr = offset -> data */
+	KVMBOX_CMD_READ_MAPS   = 11, /* pid, addr = offset -> data (/proc/PID/maps text) */
+	KVMBOX_CMD_DETACH      = 12, /* stop reporting, run on */
+	KVMBOX_CMD_COUNT
+};
+
+#define KVMBOX_STOP_DATA_MAX 2048
+
+/*
+ * HC_STOP: the guest fills `stop` and `regs` (the stopped thread's frame)
+ * and makes the call; the VMM answers with `cmd`. The guest performs it,
+ * writes `result` (>= 0 or -errno) and `data`/`regs` as the command says, and
+ * makes the call again, until a RESUME, STEP, KILL or DETACH.
+ */
+struct kvmbox_hc_stop {
+	int64_t ret;              /* OUT */
+	struct kvmbox_stop_record stop; /* IN */
+	struct kvmbox_user_regs regs;   /* IN/OUT: per command */
+	int64_t result;           /* IN: result of the previous command */
+	struct {
+		uint32_t op;          /* enum kvmbox_cmd_op */
+		uint32_t pid, tid;
+		uint32_t len;
+		uint64_t addr;
+		uint64_t arg0, arg1;
+	} cmd;                    /* OUT */
+	uint8_t data[KVMBOX_STOP_DATA_MAX]; /* IN/OUT: per command */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_stop, 8 + 128 + 216 + 8 + 40 + 2048);
+
+/* The per-vCPU shared page (HC_SHARED_PAGE). */
+#define KVMBOX_SHARED_MAGIC 0x52414853U /* "SHAR" */
+#define KVMBOX_MAX_SYSCALLS 512
+
+struct kvmbox_trace_record {
+	uint32_t pid, tid;
+	uint32_t nr;              /* syscall number */
+	uint32_t phase;           /* 0 entry, 1 exit */
+	uint64_t args[6];
+	int64_t retval;
+	uint64_t time_ns;
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_trace_record, 80);
+
+#define KVMBOX_TRACE_RING_ENTRIES 32
+
+struct kvmbox_shared_page {
+	uint32_t magic;           /* guest sets at registration */
+	uint32_t cpu;
+	/* Written by the VMM, read by the guest with plain loads. */
+	volatile uint64_t stop_events;   /* bit (1 << enum kvmbox_stop_event) */
+	volatile uint64_t trace_enabled; /* record syscalls in the ring */
+	volatile uint64_t syscall_filter[KVMBOX_MAX_SYSCALLS / 64]; /* stops/trace for these nrs; all ones = every */
+	/* Trace ring: guest produces at head, VMM consumes at tail (both free-running). */
+	volatile uint32_t ring_head;
+	volatile uint32_t ring_tail;
+	struct kvmbox_trace_record ring[KVMBOX_TRACE_RING_ENTRIES];
+};
+_Static_assert(sizeof(struct kvmbox_shared_page) <= KVMBOX_PAGE_SIZE, "shared page fits a page");
+
+
+#endif

@@ -1,0 +1,161 @@
+/* Hypercall numbers and their argument structs. */
+#ifndef KVMBOX_HYPERCALL_H
+#define KVMBOX_HYPERCALL_H
+
+#include "abi.h"
+#include "regs.h"
+
+/*
+ * A hypercall is a 32-bit `out` to port KVMBOX_HC_PORT_BASE + nr whose value
+ * is the guest-physical address of the call's argument struct (so argument
+ * structs live below 4 GiB). The VMM checks the address and the struct, acts,
+ * writes the OUT fields and resumes the vCPU after the `out`. Every struct
+ * starts with `ret`: 0 or a negative errno (-ENOSYS for an unknown number,
+ * -EFAULT for a bad address, -EINVAL for a bad field).
+ * Fields are marked IN (guest to VMM) or OUT (VMM to guest).
+ */
+#define KVMBOX_HC_PORT_BASE 0x0500
+#define KVMBOX_HC_PORT_COUNT 32
+
+enum kvmbox_hc_nr {
+	KVMBOX_HC_EXIT          = 0,  /* end the VM with a status */
+	KVMBOX_HC_CONSOLE_WRITE = 1,  /* program or kernel output to the host's fd 1/2 */
+	KVMBOX_HC_CONSOLE_READ  = 2,  /* program input from the host's fd 0 */
+	KVMBOX_HC_PANIC         = 3,  /* guest kernel panic report */
+	KVMBOX_HC_CRASH         = 4,  /* a program died of a fatal signal */
+	KVMBOX_HC_NOTICE        = 5,  /* one-line notices (unknown syscall, ...) */
+	KVMBOX_HC_MEMOP         = 6,  /* bulk zero/copy of guest-physical memory */
+	KVMBOX_HC_SHARED_PAGE   = 7,  /* register this vCPU's shared page */
+	KVMBOX_HC_STOP          = 8,  /* debug stop: report an event, receive commands */
+	KVMBOX_HC_START_CPU     = 9,  /* start another vCPU */
+	KVMBOX_HC_TRACE_FLUSH   = 10, /* trace ring full: let the VMM drain it */
+	KVMBOX_HC_COUNT
+};
+
+struct kvmbox_hc_exit {
+	int64_t ret;              /* OUT (never returns on success) */
+	int32_t status;           /* IN: the kvmbox process's exit status */
+	uint32_t reserved;
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_exit, 16);
+
+/* Scatter-gather segment: a run of guest-physical memory. */
+struct kvmbox_seg {
+	uint64_t gpa;
+	uint64_t len;
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_seg, 16);
+
+#define KVMBOX_CONSOLE_MAX_SEGS 32
+
+/*
+ * CONSOLE_WRITE: the segments are the program's own pages (zero copy).
+ * CONSOLE_READ: blocks in the VMM until input is there; done == 0 is EOF.
+ */
+struct kvmbox_hc_console {
+	int64_t ret;              /* OUT */
+	uint64_t done;            /* OUT: bytes written or read */
+	uint32_t fd;              /* IN: 0, 1 or 2 */
+	uint32_t nr_segs;         /* IN: <= KVMBOX_CONSOLE_MAX_SEGS */
+	struct kvmbox_seg segs[KVMBOX_CONSOLE_MAX_SEGS]; /* IN */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_console, 24 + 32 * 16);
+
+/* Kernel register state at a kernel fault (the frame of the faulting context). */
+struct kvmbox_kernel_regs {
+	uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+	uint64_t rax, rcx, rdx, rsi, rdi;
+	uint64_t vector, error_code;
+	uint64_t rip, cs, rflags, rsp, ss;
+	uint64_t cr2, cr3;
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_kernel_regs, 24 * 8);
+
+#define KVMBOX_PANIC_MSG_MAX 256
+#define KVMBOX_BACKTRACE_MAX 16
+
+struct kvmbox_hc_panic {
+	int64_t ret;              /* OUT (never returns) */
+	uint32_t cpu;             /* IN */
+	uint32_t has_regs;        /* IN: 1 when regs is a fault frame */
+	struct kvmbox_kernel_regs regs; /* IN */
+	char message[KVMBOX_PANIC_MSG_MAX]; /* IN: NUL-terminated */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_panic, 16 + 24 * 8 + 256);
+
+/*
+ * CRASH: a program is about to die of a fatal signal. The VMM prints the
+ * report (and walks the frame-pointer chain itself through cr3).
+ */
+struct kvmbox_hc_crash {
+	int64_t ret;              /* OUT */
+	uint32_t pid, tid;        /* IN */
+	int32_t signo, si_code;   /* IN: as in siginfo_t */
+	uint64_t fault_addr;      /* IN: si_addr */
+	uint64_t vector;          /* IN: the trap vector, or ~0 if not a trap */
+	uint64_t error_code;      /* IN */
+	uint64_t cr3;             /* IN: the process's PML4, for reading its memory */
+	char comm[16];            /* IN: executable name */
+	struct kvmbox_user_regs regs; /* IN */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_crash, 72 + 27 * 8);
+
+enum kvmbox_notice_kind {
+	KVMBOX_NOTICE_UNKNOWN_SYSCALL = 1, /* arg = syscall number */
+};
+
+struct kvmbox_hc_notice {
+	int64_t ret;              /* OUT */
+	uint32_t kind;            /* IN */
+	uint32_t pid;             /* IN */
+	uint64_t arg;             /* IN */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_notice, 24);
+
+enum kvmbox_memop {
+	KVMBOX_MEMOP_ZERO = 1,    /* dst = 0 for len bytes */
+	KVMBOX_MEMOP_COPY = 2,    /* dst = src for len bytes (ranges may not overlap) */
+};
+
+/*
+ * MEMOP: where CPL0 is interpreted (KVMBOX_BOOT_CPL0_EMULATED) one exit costs
+ * as much as ~15 guest instructions, so bulk memory work is cheaper in the
+ * VMM than as `rep movs` in the guest.
+ */
+#define KVMBOX_MEMOP_MAX_SEGS 16
+struct kvmbox_hc_memop {
+	int64_t ret;              /* OUT */
+	uint32_t op;              /* IN: enum kvmbox_memop */
+	uint32_t nr_segs;         /* IN: pairs below */
+	struct {
+		uint64_t dst, src, len;
+	} segs[KVMBOX_MEMOP_MAX_SEGS]; /* IN */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_memop, 16 + 16 * 24);
+
+struct kvmbox_hc_shared_page {
+	int64_t ret;              /* OUT */
+	uint32_t cpu;             /* IN */
+	uint32_t reserved;
+	uint64_t gpa;             /* IN: page-aligned struct kvmbox_shared_page */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_shared_page, 24);
+
+struct kvmbox_hc_start_cpu {
+	int64_t ret;              /* OUT */
+	uint32_t cpu;             /* IN: 1 .. nr_cpus-1 */
+	uint32_t reserved;
+	uint64_t entry;           /* IN: kernel virtual rip */
+	uint64_t stack_top;       /* IN: kernel virtual rsp */
+	uint64_t arg;             /* IN: passed in rdi */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_start_cpu, 40);
+
+struct kvmbox_hc_trace_flush {
+	int64_t ret;              /* OUT */
+	uint32_t cpu;             /* IN */
+	uint32_t reserved;
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_trace_flush, 16);
+
+#endif

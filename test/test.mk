@@ -1,0 +1,37 @@
+# Host unit tests and the test runner. Included by the Makefile.
+#   make test             everything (unit + end-to-end), one line per case
+#   T=regex make test     only the cases whose name matches
+#   make unit / make e2e  one half
+
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -I. -Ishared -Iguest/lib/pure
+
+# A unit test exists once both its test file and the code under test do (the
+# VMM's files land separately; the tree builds either way).
+UNIT_BINS :=
+define unit_test # name, sources under test, extra libs
+ifeq ($$(words $$(wildcard test/unit/$(1).c $(2))),$$(words test/unit/$(1).c $(2)))
+UNIT_BINS += $$(BUILD)/test/unit/$(1)
+$$(BUILD)/test/unit/$(1): test/unit/$(1).c $(2) test/unit/unit.h
+	$$(call say,CC,$$@)
+	$$(Q)mkdir -p $$(dir $$@)
+	$$(Q)$$(CC) $$(UNIT_CFLAGS) -o $$@ test/unit/$(1).c $(2) $(3)
+endif
+endef
+$(eval $(call unit_test,test_elf,vmm/elf.c))
+$(eval $(call unit_test,test_cpio,guest/lib/pure/cpio.c))
+$(eval $(call unit_test,test_fdt,vmm/fdt.c,-lfdt))
+$(eval $(call unit_test,test_guest_mem,vmm/guest_mem.c,-lfdt))
+
+.PHONY: unit-bins
+unit-bins: $(UNIT_BINS)
+
+RUN_TESTS = BUILD='$(BUILD)' T='$(T)' test/run-tests.sh
+
+test: deps all images-test unit-bins
+	$(Q)$(RUN_TESTS)
+
+unit: deps unit-bins images-test
+	$(Q)$(RUN_TESTS) --unit
+
+e2e: deps all images-test
+	$(Q)$(RUN_TESTS) --e2e

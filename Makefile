@@ -19,7 +19,7 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-ffreestanding -fno-builtin -nostdlib -fno-pie -fno-pic -fno-stack-protector \
 	-fno-omit-frame-pointer -mno-red-zone -mgeneral-regs-only -mcmodel=kernel \
 	-fno-asynchronous-unwind-tables -fcf-protection=none -mno-sse -mno-mmx \
-	-Iguest/include -Ishared -MMD -MP
+	-Iguest/include -Iguest/lib/pure -Ishared -MMD -MP
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
 	-Wl,-T,guest/arch/x86_64/kernel.ld
 

@@ -112,7 +112,12 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_trace_record, 80);
 struct kvmbox_shared_page {
 	uint32_t magic;           /* guest sets at registration */
 	uint32_t cpu;
-	/* Written by the VMM, read by the guest with plain loads. */
+	/*
+	 * Written by the VMM, read by the guest with plain loads. `enabled` is
+	 * nonzero whenever stop_events or trace_enabled is: the guest's syscall
+	 * entry tests this one word and takes its slow path only then.
+	 */
+	volatile uint64_t enabled;
 	volatile uint64_t stop_events;   /* bit (1 << enum kvmbox_stop_event) */
 	volatile uint64_t trace_enabled; /* record syscalls in the ring */
 	volatile uint64_t syscall_filter[KVMBOX_MAX_SYSCALLS / 64]; /* stops/trace for these nrs; all ones = every */

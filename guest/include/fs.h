@@ -4,9 +4,141 @@
 #include "types.h"
 #include "proc.h"
 
-struct file;
-struct inode;
-struct fdtable;
+/* ---- Linux constants (asm-generic/fcntl.h, linux/stat.h) ---------------- */
+#define O_ACCMODE   03
+#define O_RDONLY    00
+#define O_WRONLY    01
+#define O_RDWR      02
+#define O_CREAT     0100
+#define O_EXCL      0200
+#define O_NOCTTY    0400
+#define O_TRUNC     01000
+#define O_APPEND    02000
+#define O_NONBLOCK  04000
+#define O_DSYNC     010000
+#define O_DIRECT    040000
+#define O_LARGEFILE 0100000
+#define O_DIRECTORY 0200000
+#define O_NOFOLLOW  0400000
+#define O_NOATIME   01000000
+#define O_CLOEXEC   02000000
+#define O_PATH      010000000
+#define O_TMPFILE   020000000
+
+#define AT_FDCWD            (-100)
+#define AT_SYMLINK_NOFOLLOW 0x100
+#define AT_REMOVEDIR        0x200
+#define AT_EACCESS          0x200
+#define AT_SYMLINK_FOLLOW   0x400
+#define AT_NO_AUTOMOUNT     0x800
+#define AT_EMPTY_PATH       0x1000
+#define AT_STATX_SYNC_TYPE  0x6000
+
+#define S_IFMT   0170000
+#define S_IFSOCK 0140000
+#define S_IFLNK  0120000
+#define S_IFREG  0100000
+#define S_IFBLK  0060000
+#define S_IFDIR  0040000
+#define S_IFCHR  0020000
+#define S_IFIFO  0010000
+#define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
+#define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
+#define S_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
+
+#define PATH_MAX    4096
+#define NAME_MAX    255
+#define SYMLOOP_MAX 40   /* Linux's MAXSYMLINKS */
+
+/* ---- inodes ---------------------------------------------------------------- */
+enum inode_kind {
+	I_REG = 1,      /* regular file: archive data and/or private pages */
+	I_DIR,          /* directory: a list of dentries */
+	I_SYMLINK,      /* symbolic link with a stored target */
+	I_CONSOLE,      /* the VMM's console (/dev/console, /dev/tty, fds 0-2) */
+	I_NULL,         /* /dev/null */
+	I_ZERO,         /* /dev/zero */
+	I_RANDOM,       /* /dev/random, /dev/urandom */
+	I_DEVICE,       /* other device nodes from the archive: open gives ENXIO */
+	I_PROC_EXE,     /* /proc/self/exe: symlink to current_proc()->exe_path */
+	I_PROC_CWD,     /* /proc/self/cwd: symlink to the working directory */
+	I_PROC_FDDIR,   /* /proc/self/fd: one entry per open fd */
+	I_PROC_FDLINK,  /* /proc/self/fd/N: symlink to what fd N is open on */
+};
+
+#define INODE_STATIC 0x1   /* static or arena storage: never kfree'd */
+
+struct dentry;
+
+struct inode {
+	uint64_t ino;
+	uint32_t mode;           /* S_IF* | permission bits */
+	uint32_t nlink;
+	uint32_t refs;           /* open files and working directories */
+	uint8_t kind;            /* enum inode_kind */
+	uint8_t flags;           /* INODE_* */
+	uint16_t reserved;
+	uint32_t rdev;           /* device nodes: Linux dev_t encoding */
+	uint64_t size;
+	uint64_t atime_ns, mtime_ns, ctime_ns;
+	struct dentry *dentry;   /* its (last) name, NULL once unlinked */
+	union {
+		struct {             /* I_REG */
+			/* Bytes [0, arch_len) not in pages[] read from the archive at arch_pa. */
+			uint64_t arch_pa, arch_len;
+			/* Private pages: a two-level index of physical pages (a top page of
+			 * 512 leaf-page addresses, each leaf 512 data-page addresses; 0 = none:
+			 * archive bytes below arch_len, else zeros). NULL until the first write. */
+			uint64_t *top;
+		} reg;
+		struct {             /* I_DIR, I_PROC_FDDIR */
+			struct inode *parent;
+			struct dentry *head, *tail; /* in creation order (getdents order) */
+			uint64_t next_seq;   /* getdents cookie of the next entry */
+			uint64_t nentries;
+		} dir;
+		struct {             /* I_SYMLINK: the target is not NUL-terminated */
+			const char *target;
+			bool owned;          /* kmalloc'd (else it points into the archive) */
+		} link;
+		int fd;              /* I_PROC_FDLINK */
+	} u;
+};
+
+#define DENTRY_STATIC    0x1 /* arena storage: never kfree'd */
+#define DENTRY_NAME_OWNED 0x2 /* name is kmalloc'd */
+
+struct dentry {
+	struct dentry *hnext;        /* hash chain */
+	struct dentry *next, *prev;  /* the directory's list */
+	struct inode *dir;
+	struct inode *inode;
+	const char *name;            /* not NUL-terminated; into the archive or kmalloc'd */
+	uint32_t hash;               /* fs_hash_name(name) */
+	uint16_t len;
+	uint8_t flags;
+	uint8_t reserved;
+	uint64_t seq;                /* getdents cookie (>= 2; 0 and 1 are . and ..) */
+};
+
+/* ---- open files and fd tables -------------------------------------------- */
+struct file {
+	uint32_t refs;
+	uint32_t flags;          /* O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH ... */
+	off_t pos;
+	struct inode *inode;
+	uint8_t console_fd;      /* I_CONSOLE: the host fd writes go to (1 or 2) */
+	uint8_t is_static;
+};
+
+struct fdtable {
+	uint32_t refs;           /* processes/threads sharing it (CLONE_FILES) */
+	uint32_t is_static;
+	struct file *fd[NR_OPEN];
+	uint64_t cloexec[NR_OPEN / 64];
+};
+
+/* ---- the interface to the rest of the kernel ---------------------------- */
 
 /*
  * Give the first process its files: fds 0, 1 and 2 on the console and the
@@ -14,6 +146,12 @@ struct fdtable;
  * first use of a path (not at boot: the boot path stays short).
  */
 int fs_init_process(struct proc *p, const char *cwd);
+/* fork/clone: share (CLONE_FILES) or copy the fd table; the child shares the cwd. */
+int fs_fork(struct proc *child, struct proc *parent, bool share_files);
+/* execve succeeded: unshare the fd table and close O_CLOEXEC fds. */
+int fs_exec(struct proc *p);
+/* The process is gone: drop its fd table and cwd. */
+void fs_exit(struct proc *p);
 
 /* The open file behind fd in the current process (no reference taken), or NULL. */
 struct file *fd_get(int fd);
@@ -25,4 +163,105 @@ struct file *fd_get(int fd);
  * cannot be mapped).
  */
 ssize_t file_read_phys(struct file *f, uint64_t pa, size_t len, off_t off);
+
+/*
+ * For execve (kernel/): open a kernel path (relative to the cwd; final
+ * symlinks followed) for reading; *out holds a reference, drop it with
+ * file_put. Errors as open(2) (ENOENT, ENOTDIR, ELOOP, EACCES for a
+ * directory or non-regular file, ...).
+ */
+int kernel_open(const char *path, struct file **out);
+/* Read from a file into kernel memory at offset off: bytes read or -errno. */
+ssize_t kernel_read(struct file *f, void *buf, size_t len, off_t off);
+/* Absolute path of what f is open on, NUL-terminated: length or -errno. */
+long file_path(struct file *f, char *buf, size_t size);
+void file_get(struct file *f);
+void file_put(struct file *f);
+
+/* ---- inside fs/ ------------------------------------------------------------ */
+
+/* ramfs.c */
+struct inode *fs_root(void);             /* unpacks the initramfs on first use */
+struct inode *inode_alloc(uint8_t kind, uint32_t mode); /* nlink 0, refs 0; NULL: ENOMEM */
+struct inode *inode_alloc_static(uint8_t kind, uint32_t mode); /* arena, never freed */
+#define FILE_SIZE_MAX (512ull * 512 * PAGE_SIZE) /* what the two-level page index holds */
+void inode_get(struct inode *ip);
+void inode_put(struct inode *ip);        /* frees when unreferenced and unlinked */
+void inode_release(struct inode *ip);    /* frees if nlink == 0 and refs == 0 */
+struct dentry *dir_find(struct inode *dir, const char *name, size_t len, uint32_t hash);
+/* Link ip into dir as name (copied unless static_name). */
+int dir_link(struct inode *dir, const char *name, size_t len, struct inode *ip, bool static_name);
+void dir_unlink(struct dentry *d);       /* drops ip's link count (not freed here) */
+/* Move d to newdir/name, replacing victim (unlinked, released) when not NULL. */
+int dir_rename(struct dentry *d, struct inode *newdir, const char *name, size_t len,
+	       struct dentry *victim);
+void dir_exchange(struct dentry *a, struct dentry *b);
+bool dir_empty(struct inode *dir);
+uint64_t fs_next_ino(void);
+uint64_t fs_now(void);
+ssize_t inode_read_phys(struct inode *ip, uint64_t off, uint64_t len, uint64_t dst_pa);
+ssize_t inode_write_phys(struct inode *ip, uint64_t off, uint64_t len, uint64_t src_pa);
+ssize_t inode_zero_phys(uint64_t dst_pa, uint64_t len);
+int inode_truncate(struct inode *ip, uint64_t size);
+void inode_free_data(struct inode *ip);
+extern struct inode *root_inode;
+void *fs_arena_alloc(size_t size);       /* zeroed, never freed */
+
+/* initramfs.c */
+void initramfs_unpack(struct inode *root);
+
+/* path.c */
+#define LOOKUP_FOLLOW 0x1   /* follow a final symlink */
+#define LOOKUP_EMPTY  0x2   /* "" means the dirfd itself */
+struct kpath {
+	char *s;
+	size_t len;
+	bool heap;
+	char small[192];
+};
+int getname(uint64_t upath, struct kpath *kp);   /* 0 or -EFAULT/-ENAMETOOLONG */
+void putname(struct kpath *kp);
+struct nameidata {
+	struct inode *dir;     /* the parent directory */
+	const char *last;      /* the final component (not NUL-terminated) */
+	size_t lastlen;        /* 0 when the path is "/" */
+	uint32_t hash;
+	int last_type;         /* LAST_NORM, LAST_DOT, LAST_DOTDOT, LAST_ROOT */
+	bool slash;            /* a trailing slash followed the final component */
+	int nlinks;            /* symlinks followed so far */
+};
+enum { LAST_NORM, LAST_DOT, LAST_DOTDOT, LAST_ROOT };
+struct inode *proc_cwd(struct proc *p);
+int dirfd_inode(int dirfd, struct inode **out);
+int path_parent(struct inode *start, const char *path, size_t len, struct nameidata *nd);
+int path_lookup_at(struct inode *start, const char *path, size_t len, int flags,
+		   int *nlinks, struct inode **out);
+int user_path_at(int dirfd, uint64_t upath, int flags, struct inode **out);
+int lookup_last(struct nameidata *nd, struct inode **out); /* NULL child without error: ENOENT */
+int follow_link(struct inode *dir, struct inode *link, int *nlinks, struct inode **out);
+long inode_path(struct inode *ip, char *buf, size_t size); /* length or -ERANGE/-ENOENT */
+
+/* file.c */
+struct file *file_alloc(struct inode *ip, uint32_t flags);
+int fd_install(struct file *f, int minfd, bool cloexec);  /* fd or -EMFILE (f consumed on error: no) */
+int fd_close(int fd);
+void fd_set_cloexec(struct fdtable *t, int fd, bool on);
+bool fd_is_cloexec(struct fdtable *t, int fd);
+
+/* console.c */
+struct kiovec { uint64_t base, len; };
+ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write);
+long console_ioctl(struct file *f, unsigned long cmd, uint64_t arg);
+extern struct inode console_inode;
+
+/* devfs.c */
+void devfs_populate(struct inode *root);
+ssize_t dev_rw(struct file *f, const struct kiovec *iov, int cnt, bool write);
+
+/* procfs.c */
+void procfs_populate(struct inode *root);
+struct inode *procfs_lookup(struct inode *dir, const char *name, size_t len);
+long procfs_readlink(struct inode *ip, char *buf, size_t size, const char **target);
+int procfs_follow(struct inode *ip, int *nlinks, struct inode **out);
+long procfs_getdents(struct file *f, uint64_t dirp, size_t count);
 #endif

@@ -23,6 +23,7 @@ void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct trap_frame;
 /* A broken kernel invariant: report to the VMM (HC_PANIC) and end the VM (status 125). */
 noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-noreturn void panic_frame(struct trap_frame *tf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+noreturn void panic_trap(struct trap_frame *tf, uint64_t vector, uint64_t error_code,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 #define BUG_ON(c) do { if (unlikely(c)) panic("BUG_ON(%s) at %s:%d", #c, __FILE__, __LINE__); } while (0)
 #endif

@@ -17,6 +17,8 @@
 #define PTE_PS   (1ull << 7)
 #define PTE_G    (1ull << 8)
 #define PTE_COW  (1ull << 9)   /* software bit: copy on write */
+#define PTE_HELD (1ull << 10)  /* software bit: frame kept while PROT_NONE (not present) */
+#define PTE_HAS_FRAME(e) ((e) & (PTE_P | PTE_HELD))
 #define PTE_NX   (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 
@@ -57,6 +59,8 @@ int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags); /* 
 int vma_remove(struct mm *mm, uint64_t start, uint64_t end); /* unmaps and frees pages */
 uint64_t vma_find_free(struct mm *mm, uint64_t len); /* top-down search below mmap_base; 0 if none */
 int vma_protect(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags);
+/* Leaf PTE permission bits (U, W, NX) for VMA flags. */
+uint64_t vma_pte_flags(uint32_t flags);
 
 /*
  * Resolve a user fault or a kernel access to user memory at va: demand-zero

@@ -46,6 +46,8 @@ struct proc {
 };
 
 struct thread {
+	/* Signals raised for this thread (bit sig-1), acted on before it returns to user mode. */
+	uint64_t pending;
 	/* Kernel stack: [kstack_top - KSTACK_SIZE, kstack_top); the trap frame sits at its top. */
 	uint64_t kstack_top;
 	struct proc *proc;
@@ -56,10 +58,24 @@ struct thread {
 	uint64_t robust_list, robust_list_len;
 };
 
+/* The 64-bit TSS (SDM vol. 3A 8.7); packed: rsp0 sits at offset 4. */
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+_Static_assert(sizeof(struct tss) == 104, "TSS");
+
 /*
  * Per-CPU block at GS.base while in the kernel (SWAPGS on every entry from
- * user mode; SDM vol. 2B SWAPGS). The entry code addresses the first fields
- * by fixed offset (PERCPU_* below, checked by _Static_assert in percpu.c).
+ * user mode; SDM vol. 2B SWAPGS). Entry code addresses fields by the fixed
+ * PERCPU_* offsets below (checked in arch/x86_64/percpu.c). The vCPU's
+ * shared page with the VMM is the second page of the block, so the syscall
+ * entry tests its `enabled` word with one gs-relative compare.
  */
 struct percpu {
 	uint64_t self;           /* 0: this block's own address */
@@ -67,11 +83,29 @@ struct percpu {
 	uint64_t user_rsp;       /* 16: scratch: user rsp at syscall entry */
 	struct thread *current;  /* 24 */
 	uint32_t cpu;            /* 32 */
-	uint32_t pad;
-	struct kvmbox_shared_page *shared; /* 40: this vCPU's shared page */
-};
+	uint32_t work;           /* 36: nonzero: take the slow path back to user mode */
+	uint64_t reserved[2];    /* 40 */
+	struct tss tss;          /* 56: rsp0 at 60 */
+	uint8_t pad0[8];
+	uint64_t gdt[KVMBOX_GDT_ENTRIES]; /* 168 */
+	uint8_t pad1[4096 - 224];
+	struct kvmbox_shared_page shared __attribute__((aligned(4096))); /* 4096 */
+	uint8_t shared_pad[4096 - sizeof(struct kvmbox_shared_page)];
+	uint8_t ist1_stack[4096] __attribute__((aligned(16)));
+	uint8_t boot_stack[KSTACK_SIZE] __attribute__((aligned(16)));
+} __attribute__((aligned(4096)));
 #define PERCPU_KSTACK_TOP 8
 #define PERCPU_USER_RSP 16
+#define PERCPU_WORK 36
+#define PERCPU_TSS_RSP0 60
+#define PERCPU_SHARED_ENABLED (4096 + 8)
+#define MAX_CPUS 2
+
+/* percpu.work bits */
+#define WORK_FATAL_SIGNAL (1u << 0)
+
+extern struct percpu percpu_blocks[MAX_CPUS];
+void percpu_init(unsigned cpu);
 
 static inline struct percpu *this_cpu(void)
 {
@@ -86,6 +120,10 @@ static inline struct proc *current_proc(void) { return this_cpu()->current->proc
 noreturn void proc_exit(int wait_status);
 noreturn void force_fatal_signal(struct trap_frame *tf, int signo, int si_code, uint64_t addr,
 				 uint64_t vector, uint64_t error_code);
+/* The current thread's frame (at the top of its kernel stack). */
+struct trap_frame *current_frame(void);
+/* Queue a signal for the current thread (acted on on the way back to user mode). */
+void signal_self(int signo);
 /* Return to user mode with this frame (never returns). */
 noreturn void return_to_user(struct trap_frame *tf);
 #endif

@@ -86,4 +86,7 @@ long sys_nanosleep(uint64_t req, uint64_t rem);
 long sys_clock_nanosleep(int clk, int flags, uint64_t req, uint64_t rem);
 long sys_sysinfo(uint64_t info);
 long sys_getgroups(int size, uint64_t list);
+long sys_kill(pid_t pid, int sig);
+long sys_tgkill(pid_t tgid, pid_t tid, int sig);
+long sys_tkill(pid_t tid, int sig);
 #endif

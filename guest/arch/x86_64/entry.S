@@ -1,0 +1,256 @@
+/*
+ * Kernel entry points: boot, exception/interrupt stubs, SYSCALL, and the
+ * return to user mode. The frame layout is struct trap_frame (proc.h), i.e.
+ * the first 21 fields of struct kvmbox_user_regs (shared/regs.h).
+ *
+ * On hosts that interpret CPL0 every instruction here costs ~0.5 us, so the
+ * syscall fast path saves only what C does not preserve and leaves the
+ * callee-saved slots (rbx, rbp, r12-r15) to the slow paths, which fill them
+ * from the still-live registers before anything reads the frame.
+ */
+
+/* trap_frame offsets */
+#define F_R15 0
+#define F_R14 8
+#define F_R13 16
+#define F_R12 24
+#define F_RBP 32
+#define F_RBX 40
+#define F_R11 48
+#define F_R10 56
+#define F_R9 64
+#define F_R8 72
+#define F_RAX 80
+#define F_RCX 88
+#define F_RDX 96
+#define F_RSI 104
+#define F_RDI 112
+#define F_ORIG_RAX 120
+#define F_RIP 128
+#define F_CS 136
+#define F_RFLAGS 144
+#define F_RSP 152
+#define F_SS 160
+#define F_SIZE 168
+
+/* proc.h */
+#define PERCPU_KSTACK_TOP 8
+#define PERCPU_USER_RSP 16
+#define PERCPU_WORK 36
+#define PERCPU_TSS_RSP0 60
+#define PERCPU_SHARED_ENABLED (4096 + 8)
+
+#define USER_CS 0x23
+#define USER_DS 0x1b
+#define NR_SYSCALLS 512
+#define ENOSYS 38
+
+	.section .text.entry, "ax"
+	.globl _start
+_start:
+	/* The VMM entered us in 64-bit mode with GDT, IDT, TSS, GS.base and the
+	 * SYSCALL MSRs loaded; rsp = boot stack, rdi = FDT, rsi = boot info. */
+	xor %ebp, %ebp
+	call kmain
+1:	hlt
+	jmp 1b
+
+	.text
+/* ---- exceptions and interrupts ------------------------------------------ */
+/* Vectors where the CPU pushes an error code (SDM vol. 3A 6.15). */
+#define HAS_ERR(v) ((v) == 8 || (v) == 10 || (v) == 11 || (v) == 12 || (v) == 13 || \
+		    (v) == 14 || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
+
+.macro isr v
+	.balign 32
+	.if !HAS_ERR(\v)
+	pushq $0                /* the orig_rax slot holds the error code */
+	.endif
+	sub $(F_ORIG_RAX), %rsp
+	mov %rax, F_RAX(%rsp)
+	mov $\v, %eax
+	jmp trap_common
+.endm
+
+	.balign 32
+	.globl isr_stubs
+isr_stubs:
+	.set vec, 0
+	.rept 256
+	isr vec
+	.set vec, vec + 1
+	.endr
+	.globl isr_stubs_end
+isr_stubs_end:
+
+trap_common:
+	mov %r15, F_R15(%rsp)
+	mov %r14, F_R14(%rsp)
+	mov %r13, F_R13(%rsp)
+	mov %r12, F_R12(%rsp)
+	mov %rbp, F_RBP(%rsp)
+	mov %rbx, F_RBX(%rsp)
+	mov %r11, F_R11(%rsp)
+	mov %r10, F_R10(%rsp)
+	mov %r9, F_R9(%rsp)
+	mov %r8, F_R8(%rsp)
+	mov %rcx, F_RCX(%rsp)
+	mov %rdx, F_RDX(%rsp)
+	mov %rsi, F_RSI(%rsp)
+	mov %rdi, F_RDI(%rsp)
+	testb $3, F_CS(%rsp)
+	jz 1f
+	swapgs                  /* from user mode: GS.base = this CPU's block */
+1:	mov %rsp, %rdi
+	mov %eax, %esi
+	cld
+	call trap               /* trap(frame, vector) */
+	testb $3, F_CS(%rsp)
+	jnz return_to_user_full
+	/* back to kernel mode */
+	mov F_R15(%rsp), %r15
+	mov F_R14(%rsp), %r14
+	mov F_R13(%rsp), %r13
+	mov F_R12(%rsp), %r12
+	mov F_RBP(%rsp), %rbp
+	mov F_RBX(%rsp), %rbx
+	mov F_R11(%rsp), %r11
+	mov F_R10(%rsp), %r10
+	mov F_R9(%rsp), %r9
+	mov F_R8(%rsp), %r8
+	mov F_RAX(%rsp), %rax
+	mov F_RCX(%rsp), %rcx
+	mov F_RDX(%rsp), %rdx
+	mov F_RSI(%rsp), %rsi
+	mov F_RDI(%rsp), %rdi
+	add $F_RIP, %rsp
+	iretq
+
+/* ---- SYSCALL (SDM vol. 2B: rcx = user rip, r11 = user rflags; FMASK cleared IF) ---- */
+	.globl syscall_entry
+syscall_entry:
+	swapgs
+	mov %rsp, %gs:PERCPU_USER_RSP
+	mov %gs:PERCPU_KSTACK_TOP, %rsp
+	pushq $USER_DS                  /* ss */
+	pushq %gs:PERCPU_USER_RSP       /* rsp */
+	pushq %r11                      /* rflags */
+	pushq $USER_CS                  /* cs */
+	pushq %rcx                      /* rip */
+	pushq %rax                      /* orig_rax */
+	pushq %rdi
+	pushq %rsi
+	pushq %rdx
+	sub $16, %rsp                   /* rcx, rax: filled by the slow paths */
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	sub $(7 * 8), %rsp              /* r11, rbx, rbp, r12-r15: slow paths */
+	cmp $NR_SYSCALLS, %rax
+	jae syscall_slow_entry
+	cmpq $0, %gs:PERCPU_SHARED_ENABLED
+	jne syscall_slow_entry          /* the VMM wants stops or traces */
+	bt %rax, syscall_full_frame(%rip)
+	jc syscall_slow_entry           /* fork, execve, sigreturn...: need every register */
+	mov %r10, %rcx                  /* 4th argument (SysV passes it in rcx) */
+	call *syscall_table(, %rax, 8)
+	/* Back to user mode. rax holds the result; callee-saved registers still
+	 * hold the user's values (C preserved them). */
+	cmpl $0, %gs:PERCPU_WORK
+	jne syscall_slow_exit
+	mov F_R10(%rsp), %r10
+	mov F_R9(%rsp), %r9
+	mov F_R8(%rsp), %r8
+	mov F_RDX(%rsp), %rdx
+	mov F_RSI(%rsp), %rsi
+	mov F_RDI(%rsp), %rdi
+	mov F_RIP(%rsp), %rcx
+	mov F_RFLAGS(%rsp), %r11
+	/* The kernel stack of the thread being resumed: its frame is at its top. */
+	lea F_SIZE(%rsp), %rsp
+	mov %rsp, %gs:PERCPU_KSTACK_TOP
+	mov %rsp, %gs:PERCPU_TSS_RSP0
+	mov (F_RSP - F_SIZE)(%rsp), %rsp
+	swapgs
+	sysretq
+
+/* Fill the slots the fast path skipped; the registers still hold user values. */
+.macro fill_syscall_frame
+	mov %r15, F_R15(%rsp)
+	mov %r14, F_R14(%rsp)
+	mov %r13, F_R13(%rsp)
+	mov %r12, F_R12(%rsp)
+	mov %rbp, F_RBP(%rsp)
+	mov %rbx, F_RBX(%rsp)
+	mov F_RFLAGS(%rsp), %r11
+	mov %r11, F_R11(%rsp)
+	mov F_RIP(%rsp), %r11
+	mov %r11, F_RCX(%rsp)
+.endm
+
+syscall_slow_entry:
+	fill_syscall_frame
+	movq $-ENOSYS, F_RAX(%rsp)
+	mov %rsp, %rdi
+	call syscall_slow               /* dispatch with stops/traces; sets frame rax */
+	jmp return_to_user_full
+
+syscall_slow_exit:
+	fill_syscall_frame
+	mov %rax, F_RAX(%rsp)
+	jmp return_to_user_full
+
+/* ---- the full return path: pending work, then every register from the frame ---- */
+	.globl return_to_user
+return_to_user:                         /* noreturn void return_to_user(struct trap_frame *) */
+	mov %rdi, %rsp
+return_to_user_full:
+	cli
+	cmpl $0, %gs:PERCPU_WORK
+	je 1f
+	mov %rsp, %rdi
+	call exit_to_user_work          /* signals, stops: may rewrite the frame */
+	jmp return_to_user_full
+1:	lea F_SIZE(%rsp), %rax
+	mov %rax, %gs:PERCPU_KSTACK_TOP
+	mov %rax, %gs:PERCPU_TSS_RSP0
+	mov F_R15(%rsp), %r15
+	mov F_R14(%rsp), %r14
+	mov F_R13(%rsp), %r13
+	mov F_R12(%rsp), %r12
+	mov F_RBP(%rsp), %rbp
+	mov F_RBX(%rsp), %rbx
+	mov F_R10(%rsp), %r10
+	mov F_R9(%rsp), %r9
+	mov F_R8(%rsp), %r8
+	mov F_RDX(%rsp), %rdx
+	mov F_RSI(%rsp), %rsi
+	mov F_RDI(%rsp), %rdi
+	/*
+	 * SYSRET only when it restores exactly the frame: rcx == rip, r11 ==
+	 * rflags, no TF/RF (a step must trap on the next instruction), and a
+	 * canonical user rip (SYSRET to a non-canonical rip faults in ring 0).
+	 */
+	mov F_RIP(%rsp), %rcx
+	cmp F_RCX(%rsp), %rcx
+	jne 2f
+	mov F_RFLAGS(%rsp), %r11
+	cmp F_R11(%rsp), %r11
+	jne 2f
+	test $0x10100, %r11
+	jnz 2f
+	mov $0x00007ffffffff000, %rax
+	cmp %rax, %rcx
+	jae 2f
+	mov F_RAX(%rsp), %rax
+	mov F_RSP(%rsp), %rsp
+	swapgs
+	sysretq
+2:	mov F_R11(%rsp), %r11
+	mov F_RAX(%rsp), %rax
+	mov F_RCX(%rsp), %rcx
+	add $F_RIP, %rsp
+	swapgs
+	iretq
+
+	.section .note.GNU-stack, "", @progbits

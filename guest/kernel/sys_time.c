@@ -1,0 +1,134 @@
+/* Clocks and sleeping. */
+#include "syscalls.h"
+#include "proc.h"
+#include "uaccess.h"
+#include "platform.h"
+#include "errno.h"
+
+#define CLOCK_REALTIME 0
+#define CLOCK_MONOTONIC 1
+#define CLOCK_PROCESS_CPUTIME_ID 2
+#define CLOCK_THREAD_CPUTIME_ID 3
+#define CLOCK_MONOTONIC_RAW 4
+#define CLOCK_REALTIME_COARSE 5
+#define CLOCK_MONOTONIC_COARSE 6
+#define CLOCK_BOOTTIME 7
+#define TIMER_ABSTIME 1
+
+struct timespec {
+	int64_t sec, nsec;
+};
+
+static int clock_ns(int clk, uint64_t *ns)
+{
+	switch (clk) {
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+		*ns = clock_realtime_ns();
+		return 0;
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_BOOTTIME:
+	/* One process on a dedicated vCPU: its CPU time is its running time. */
+	case CLOCK_PROCESS_CPUTIME_ID:
+	case CLOCK_THREAD_CPUTIME_ID:
+		*ns = clock_monotonic_ns();
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+long sys_clock_gettime(int clk, uint64_t tp)
+{
+	uint64_t ns;
+	int r = clock_ns(clk, &ns);
+	if (r)
+		return r;
+	struct timespec ts = { (int64_t)(ns / 1000000000ull), (int64_t)(ns % 1000000000ull) };
+	return copy_to_user(tp, &ts, sizeof(ts));
+}
+
+long sys_clock_getres(int clk, uint64_t tp)
+{
+	uint64_t ns;
+	int r = clock_ns(clk, &ns);
+	if (r)
+		return r;
+	struct timespec ts = { 0, 1 };
+	return tp ? copy_to_user(tp, &ts, sizeof(ts)) : 0;
+}
+
+long sys_gettimeofday(uint64_t tv, uint64_t tz)
+{
+	uint64_t ns = clock_realtime_ns();
+	int64_t v[2] = { (int64_t)(ns / 1000000000ull), (int64_t)(ns % 1000000000ull / 1000) };
+	if (tv && copy_to_user(tv, v, sizeof(v)))
+		return -EFAULT;
+	if (tz) {
+		int32_t z[2] = { 0, 0 };
+		if (copy_to_user(tz, z, sizeof(z)))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+long sys_time(uint64_t tloc)
+{
+	int64_t t = (int64_t)(clock_realtime_ns() / 1000000000ull);
+	if (tloc && copy_to_user(tloc, &t, 8))
+		return -EFAULT;
+	return t;
+}
+
+/*
+ * Sleeping until a deadline. With one runnable thread there is nothing else
+ * to run; the tickless timer (local APIC TSC-deadline + HLT) replaces this
+ * pause loop when the scheduler lands.
+ */
+static void sleep_until(uint64_t deadline_mono_ns)
+{
+	while (clock_monotonic_ns() < deadline_mono_ns)
+		__asm__ volatile("pause");
+}
+
+static int read_ts(uint64_t uts, uint64_t *ns)
+{
+	struct timespec ts;
+	if (copy_from_user(&ts, uts, sizeof(ts)))
+		return -EFAULT;
+	if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
+		return -EINVAL;
+	*ns = (uint64_t)ts.sec * 1000000000ull + (uint64_t)ts.nsec;
+	return 0;
+}
+
+long sys_nanosleep(uint64_t req, uint64_t rem)
+{
+	uint64_t ns;
+	int r = read_ts(req, &ns);
+	if (r)
+		return r;
+	sleep_until(clock_monotonic_ns() + ns);
+	return 0;
+}
+
+long sys_clock_nanosleep(int clk, int flags, uint64_t req, uint64_t rem)
+{
+	uint64_t ns, now;
+	if (clk == CLOCK_THREAD_CPUTIME_ID)
+		return -EINVAL;
+	int r = clock_ns(clk, &now);
+	if (r)
+		return r;
+	r = read_ts(req, &ns);
+	if (r)
+		return r;
+	uint64_t mono = clock_monotonic_ns();
+	if (flags & TIMER_ABSTIME)
+		sleep_until(ns > now ? mono + (ns - now) : mono);
+	else
+		sleep_until(mono + ns);
+	return 0;
+}

@@ -1,0 +1,98 @@
+/* The syscall table (Linux x86-64 numbers) and the slow dispatch path. */
+#include "syscalls.h"
+#include "syscall_nr.h"
+#include "proc.h"
+#include "platform.h"
+#include "lib.h"
+#include "errno.h"
+
+typedef long (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+
+static long sys_ni(void);
+static long sys_enosys_quiet(void) { return -ENOSYS; }
+
+/* Through void (*)(void): the generic function-pointer type -Wcast-function-type accepts. */
+#define FN(f) ((syscall_fn)(void (*)(void))(f))
+#define S(name) [SYS_##name] = FN(sys_##name)
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+/* Indexed by number; the entry code bounds-checks rax against NR_SYSCALLS. */
+const syscall_fn syscall_table[NR_SYSCALLS] = {
+	[0 ... NR_SYSCALLS - 1] = FN(sys_ni),
+	S(read), S(write), S(readv), S(writev), S(pread64), S(pwrite64),
+	S(open), S(openat), S(creat), S(close), S(lseek),
+	S(fstat), S(stat), S(lstat), S(newfstatat), S(statx),
+	S(getcwd), S(chdir), S(fchdir), S(access), S(faccessat), S(faccessat2),
+	S(readlink), S(readlinkat), S(fcntl), S(dup), S(dup2), S(dup3), S(ioctl),
+	S(mkdir), S(mkdirat), S(unlink), S(unlinkat), S(rmdir),
+	S(rename), S(renameat), S(renameat2), S(getdents64),
+	S(ftruncate), S(truncate), S(fsync), S(fdatasync),
+	S(umask), S(chmod), S(fchmod), S(fchmodat),
+	S(mmap), S(munmap), S(mprotect), S(brk), S(madvise),
+	S(exit), S(exit_group), S(getpid), S(gettid), S(getppid),
+	[SYS_getuid] = FN(sys_getuid), [SYS_geteuid] = FN(sys_getuid),
+	[SYS_getgid] = FN(sys_getuid), [SYS_getegid] = FN(sys_getuid),
+	S(arch_prctl), S(set_tid_address), S(set_robust_list), S(uname),
+	S(clock_gettime), S(clock_getres), S(gettimeofday), S(time), S(getrandom),
+	S(rt_sigaction), S(rt_sigprocmask), S(prlimit64), S(getrlimit),
+	S(sched_getaffinity), S(sched_yield), S(nanosleep), S(clock_nanosleep),
+	S(sysinfo), S(getgroups), S(kill), S(tgkill), S(tkill),
+	/* Both libcs probe these and fall back cleanly on ENOSYS: no notice. */
+	[SYS_rseq] = FN(sys_enosys_quiet),
+};
+#pragma GCC diagnostic pop
+
+/*
+ * Syscalls that read or rewrite the whole user register frame take the
+ * slow entry, which saves every register (entry.S). Bit n = syscall n.
+ */
+#define BIT(n) (1ull << ((n) % 64))
+const uint64_t syscall_full_frame[NR_SYSCALLS / 64] = {
+	[SYS_rt_sigreturn / 64] = BIT(SYS_rt_sigreturn) | BIT(SYS_clone) | BIT(SYS_fork) |
+				  BIT(SYS_vfork) | BIT(SYS_execve),
+	[SYS_execveat / 64] = BIT(SYS_execveat),
+	[SYS_clone3 / 64] = BIT(SYS_clone3),
+};
+_Static_assert(SYS_rt_sigreturn / 64 == SYS_execve / 64, "same word");
+
+struct trap_frame *current_frame(void)
+{
+	return (struct trap_frame *)(this_cpu()->kstack_top - sizeof(struct trap_frame));
+}
+
+/* An unknown number: -ENOSYS, and a one-line notice on the VMM side with --verbose. */
+static void notice_unknown(uint64_t nr)
+{
+	static uint64_t reported[NR_SYSCALLS / 64 + 1];
+	if (!(boot_flags & KVMBOX_BOOT_VERBOSE))
+		return;
+	uint64_t slot = nr < NR_SYSCALLS ? nr / 64 : NR_SYSCALLS / 64;
+	uint64_t bit = nr < NR_SYSCALLS ? 1ull << (nr % 64) : 1;
+	if (reported[slot] & bit)
+		return;
+	reported[slot] |= bit;
+	static struct kvmbox_hc_notice hc;
+	hc.kind = KVMBOX_NOTICE_UNKNOWN_SYSCALL;
+	hc.pid = (uint32_t)current_proc()->pid;
+	hc.arg = nr;
+	hypercall(KVMBOX_HC_NOTICE, &hc);
+}
+
+static long sys_ni(void)
+{
+	notice_unknown(current_frame()->orig_rax);
+	return -ENOSYS;
+}
+
+/* Called from entry.S with the complete frame: numbers out of range, full-frame syscalls, stops. */
+void syscall_slow(struct trap_frame *tf)
+{
+	uint64_t nr = tf->orig_rax;
+	if (nr >= NR_SYSCALLS) {
+		notice_unknown(nr);
+		tf->rax = (uint64_t)-ENOSYS;
+		return;
+	}
+	tf->rax = (uint64_t)syscall_table[nr](tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
+}

@@ -1,0 +1,92 @@
+/* Exceptions: a fault in user mode becomes a signal; a fault in the kernel is a panic. */
+#include "proc.h"
+#include "mm.h"
+#include "lib.h"
+#include "errno.h"
+#include "signal.h"
+
+static const char *const trap_names[32] = {
+	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+	"#BR bound range", "#UD invalid opcode", "#NM device not available",
+	"#DF double fault", "coprocessor overrun", "#TS invalid TSS", "#NP segment not present",
+	"#SS stack fault", "#GP general protection", "#PF page fault", "reserved",
+	"#MF x87 error", "#AC alignment check", "#MC machine check", "#XM SIMD error",
+	"#VE virtualization", "#CP control protection",
+};
+
+static inline uint64_t read_cr2(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+/* Page-fault error code bits (SDM vol. 3A 4.7). */
+#define PF_PRESENT (1u << 0)
+#define PF_WRITE   (1u << 1)
+#define PF_USER    (1u << 2)
+#define PF_INSTR   (1u << 4)
+
+void trap(struct trap_frame *tf, unsigned vector)
+{
+	uint64_t err = tf->orig_rax;
+	if (!(tf->cs & 3)) {
+		const char *name = vector < 32 && trap_names[vector] ? trap_names[vector] : "interrupt";
+		panic_trap(tf, vector, err, "kernel fault: %s (vector %u, error code %#lx) at rip %lx, cr2 %lx",
+			   name, vector, err, tf->rip, read_cr2());
+	}
+	tf->orig_rax = ~0ull; /* as Linux: not in a syscall */
+
+	int sig, code = SI_KERNEL;
+	uint64_t addr = 0;
+	switch (vector) {
+	case 14: {
+		addr = read_cr2();
+		int r = handle_user_fault(current_proc()->mm, addr, err & PF_WRITE, err & PF_INSTR);
+		if (!r)
+			return;
+		if (r == -ENOMEM) {
+			printk("kvmbox guest: out of memory: killing pid %d (%s)\n", current_proc()->pid,
+			       current_proc()->comm);
+			sig = SIGKILL;
+			addr = 0;
+			break;
+		}
+		sig = SIGSEGV;
+		code = (err & PF_PRESENT) || r == -EACCES ? SEGV_ACCERR : SEGV_MAPERR;
+		break;
+	}
+	case 0:
+		sig = SIGFPE, code = FPE_INTDIV, addr = tf->rip;
+		break;
+	case 16:
+	case 19:
+		sig = SIGFPE, code = FPE_FLTINV, addr = tf->rip;
+		break;
+	case 6:
+		sig = SIGILL, code = ILL_ILLOPN, addr = tf->rip;
+		break;
+	case 3:
+		sig = SIGTRAP; /* Linux: int3 is SI_KERNEL with no address */
+		break;
+	case 1:
+		sig = SIGTRAP, code = TRAP_TRACE, addr = tf->rip;
+		break;
+	case 17:
+		sig = SIGBUS, code = BUS_ADRALN;
+		break;
+	case 11:
+	case 12:
+		sig = SIGBUS;
+		break;
+	case 7:
+		sig = SIGFPE;
+		break;
+	default:
+		if (vector >= 32)
+			return; /* a stray interrupt: nothing to do for the program */
+		sig = SIGSEGV; /* #GP, #OF, #BR, ... */
+		break;
+	}
+	force_fatal_signal(tf, sig, code, addr, vector, err);
+}

@@ -1,0 +1,118 @@
+/* Minimal FDT property lookup by node path (devicetree spec v0.4, chapter 5). */
+#include "fdt_prop.h"
+
+#define FDT_MAGIC 0xd00dfeed
+#define FDT_BEGIN_NODE 1
+#define FDT_END_NODE 2
+#define FDT_PROP 3
+#define FDT_NOP 4
+#define FDT_END 9
+
+uint32_t fdt_read_u32(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+uint64_t fdt_read_u64(const void *p)
+{
+	return (uint64_t)fdt_read_u32(p) << 32 | fdt_read_u32((const uint8_t *)p + 4);
+}
+
+static size_t cstrlen(const char *s, size_t max)
+{
+	size_t n = 0;
+	while (n < max && s[n])
+		n++;
+	return n;
+}
+
+/* Does path component [c, c+clen) equal node name n (exactly, or n's part before '@')? */
+static int name_eq(const char *c, size_t clen, const char *n, size_t nlen)
+{
+	if (nlen < clen)
+		return 0;
+	for (size_t i = 0; i < clen; i++)
+		if (c[i] != n[i])
+			return 0;
+	for (size_t i = 0; i < clen; i++)
+		if (c[i] == '@')
+			return nlen == clen;
+	return nlen == clen || n[clen] == '@';
+}
+
+const void *fdt_prop_find(const void *fdt, size_t size, const char *path, const char *prop,
+			  uint32_t *len)
+{
+	const uint8_t *b = fdt;
+	if (size < 40 || fdt_read_u32(b) != FDT_MAGIC)
+		return NULL;
+	uint32_t totalsize = fdt_read_u32(b + 4), off_struct = fdt_read_u32(b + 8);
+	uint32_t off_strings = fdt_read_u32(b + 12), size_strings = fdt_read_u32(b + 32);
+	uint32_t size_struct = fdt_read_u32(b + 36);
+	if (totalsize > size || off_struct > totalsize || size_struct > totalsize - off_struct ||
+	    off_strings > totalsize || size_strings > totalsize - off_strings)
+		return NULL;
+	const uint8_t *s = b + off_struct, *end = s + size_struct;
+	const char *strings = (const char *)b + off_strings;
+	size_t proplen = cstrlen(prop, 256);
+
+	/* Walk the path: matched = number of components matched at the current depth. */
+	int depth = 0, matched = 0;
+	const char *comp = path + (path[0] == '/');
+	const char *comps[16];
+	size_t clens[16];
+	int ncomp = 0;
+	while (*comp && ncomp < 16) {
+		const char *slash = comp;
+		while (*slash && *slash != '/')
+			slash++;
+		comps[ncomp] = comp;
+		clens[ncomp++] = (size_t)(slash - comp);
+		comp = *slash ? slash + 1 : slash;
+	}
+	while (s + 4 <= end) {
+		uint32_t tok = fdt_read_u32(s);
+		s += 4;
+		if (tok == FDT_BEGIN_NODE) {
+			size_t nlen = cstrlen((const char *)s, (size_t)(end - s));
+			if (s + nlen >= end)
+				return NULL;
+			if (depth >= 1 && matched == depth - 1 && depth - 1 < ncomp &&
+			    name_eq(comps[depth - 1], clens[depth - 1], (const char *)s, nlen))
+				matched = depth;
+			depth++;
+			s += (nlen + 1 + 3) & ~(size_t)3;
+		} else if (tok == FDT_END_NODE) {
+			if (depth == 0)
+				return NULL;
+			depth--;
+			if (matched >= depth)
+				matched = depth > 0 ? depth - 1 : 0;
+		} else if (tok == FDT_PROP) {
+			if (s + 8 > end)
+				return NULL;
+			uint32_t vlen = fdt_read_u32(s), nameoff = fdt_read_u32(s + 4);
+			s += 8;
+			if (vlen > (size_t)(end - s) || nameoff >= size_strings)
+				return NULL;
+			if (depth == ncomp + 1 && matched == ncomp) {
+				const char *pn = strings + nameoff;
+				size_t pl = cstrlen(pn, size_strings - nameoff);
+				int same = pl == proplen;
+				for (size_t i = 0; same && i < pl; i++)
+					same = pn[i] == prop[i];
+				if (same) {
+					*len = vlen;
+					return s;
+				}
+			}
+			s += (vlen + 3) & ~(size_t)3;
+		} else if (tok == FDT_NOP) {
+			continue;
+		} else {
+			return NULL; /* FDT_END or garbage */
+		}
+	}
+	return NULL;
+}

@@ -1,0 +1,42 @@
+/* x86-64 4-level page tables (SDM vol. 3A 4.5) for user address spaces. */
+#include "mm.h"
+#include "lib.h"
+
+void invlpg(uint64_t va)
+{
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+/*
+ * The leaf PTE for va, creating missing intermediate tables when asked.
+ * Intermediate entries are P|W|U: the leaf alone decides access. Returns
+ * NULL if a level is missing (and !create), out of memory, or a large page.
+ */
+uint64_t *pte_walk(uint64_t pml4, uint64_t va, bool create)
+{
+	uint64_t *table = P2V(pml4);
+	for (int shift = 39; shift > 12; shift -= 9) {
+		uint64_t *e = &table[(va >> shift) & 511];
+		if (!(*e & PTE_P)) {
+			if (!create)
+				return NULL;
+			uint64_t pa = page_alloc_zeroed();
+			if (!pa)
+				return NULL;
+			*e = pa | PTE_P | PTE_W | PTE_U;
+		} else if (*e & PTE_PS) {
+			return NULL;
+		}
+		table = P2V(*e & PTE_ADDR);
+	}
+	return &table[(va >> 12) & 511];
+}
+
+int map_page(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags)
+{
+	uint64_t *pte = pte_walk(pml4, va, true);
+	if (!pte)
+		return -12; /* -ENOMEM */
+	*pte = pa | flags | PTE_P;
+	return 0;
+}

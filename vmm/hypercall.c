@@ -1,0 +1,307 @@
+/* Hypercalls (shared/hypercall.h): validated argument structs, a dispatch table, the core handlers. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "crash_report.h"
+#include "guest_mem.h"
+#include "hypercall.h"
+#include "log.h"
+#include "syscall_names.h"
+#include "vcpu.h"
+
+struct hc_desc {
+	const char *name;
+	size_t arg_size;
+	hc_handler_fn fn;
+};
+
+static struct hc_desc hc_table[KVMBOX_HC_PORT_COUNT];
+
+int hc_register(unsigned nr, const char *name, size_t arg_size, hc_handler_fn fn)
+{
+	if (nr >= KVMBOX_HC_PORT_COUNT || hc_table[nr].fn || arg_size < sizeof(int64_t))
+		return -1;
+	hc_table[nr] = (struct hc_desc){ name, arg_size, fn };
+	return 0;
+}
+
+const char *hc_name(unsigned nr)
+{
+	return nr < KVMBOX_HC_PORT_COUNT ? hc_table[nr].name : NULL;
+}
+
+void hc_dispatch(struct vcpu *vcpu, uint16_t port, uint32_t size, uint32_t gpa)
+{
+	struct vm *vm = vcpu->vm;
+	unsigned nr = port - KVMBOX_HC_PORT_BASE;
+	if (size != 4) {
+		warn("ignored a %u-byte write to hypercall port 0x%x (hypercalls are 32-bit outs)", size, port);
+		return;
+	}
+	const struct hc_desc *d = &hc_table[nr];
+	int64_t *ret = GUEST_PTR(vm, gpa, sizeof(int64_t));
+	if (!d->fn) {
+		if (ret)
+			*ret = -ENOSYS;
+		else
+			warn("unknown hypercall %u with a bad argument address 0x%x", nr, gpa);
+		return;
+	}
+	void *arg = GUEST_PTR(vm, gpa, d->arg_size);
+	if (!arg) {
+		/* The guest cannot be told through ret if ret itself is outside memory. */
+		if (ret)
+			*ret = -EFAULT;
+		warn("hypercall %s: argument address 0x%x is outside guest memory", d->name, gpa);
+		return;
+	}
+	d->fn(vcpu, arg);
+}
+
+/* ---- core handlers ------------------------------------------------------ */
+
+static void hc_exit(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_exit *a = arg;
+	/* Guest output went out with write(2) as it came: nothing is buffered here. */
+	exit(a->status & 0xff);
+}
+
+/* Check every segment and build the iovec; -EFAULT if any byte is outside guest memory. */
+static int segs_to_iov(struct vm *vm, const struct kvmbox_seg *segs, uint32_t n, struct iovec *iov,
+		       uint64_t *total)
+{
+	*total = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		void *p = GUEST_PTR(vm, segs[i].gpa, segs[i].len);
+		if (!p)
+			return -EFAULT;
+		iov[i].iov_base = p;
+		iov[i].iov_len = segs[i].len;
+		*total += segs[i].len;
+	}
+	return 0;
+}
+
+static void hc_console_write(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_console *a = arg;
+	struct iovec iov[KVMBOX_CONSOLE_MAX_SEGS];
+	uint64_t total;
+	a->done = 0;
+	if (a->fd != 1 && a->fd != 2) {
+		a->ret = -EBADF;
+		return;
+	}
+	if (a->nr_segs > KVMBOX_CONSOLE_MAX_SEGS) {
+		a->ret = -EINVAL;
+		return;
+	}
+	int r = segs_to_iov(vcpu->vm, a->segs, a->nr_segs, iov, &total);
+	if (r) {
+		a->ret = r;
+		return;
+	}
+	/* The host fd may take less than all of it (pipes, terminals): loop, as write(2) callers must. */
+	struct iovec *v = iov;
+	int cnt = a->nr_segs;
+	uint64_t done = 0;
+	while (done < total) {
+		ssize_t n = writev(a->fd, v, cnt);
+		if (n < 0) {
+			if (errno == EINTR) {
+				vcpu_check_timeout();
+				continue;
+			}
+			if (errno == EAGAIN) {
+				struct pollfd pfd = { .fd = a->fd, .events = POLLOUT };
+				poll(&pfd, 1, -1);
+				continue;
+			}
+			a->done = done;
+			a->ret = done ? 0 : -errno;
+			return;
+		}
+		done += n;
+		while (cnt > 0 && (size_t)n >= v->iov_len) {
+			n -= v->iov_len;
+			v++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			v->iov_base = (char *)v->iov_base + n;
+			v->iov_len -= n;
+		}
+	}
+	a->done = done;
+	a->ret = 0;
+}
+
+static void hc_console_read(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_console *a = arg;
+	struct iovec iov[KVMBOX_CONSOLE_MAX_SEGS];
+	uint64_t total;
+	a->done = 0;
+	if (a->fd != 0) {
+		a->ret = -EBADF;
+		return;
+	}
+	if (a->nr_segs > KVMBOX_CONSOLE_MAX_SEGS) {
+		a->ret = -EINVAL;
+		return;
+	}
+	int r = segs_to_iov(vcpu->vm, a->segs, a->nr_segs, iov, &total);
+	if (r) {
+		a->ret = r;
+		return;
+	}
+	for (;;) {
+		ssize_t n = readv(0, iov, a->nr_segs);
+		if (n >= 0) {
+			a->done = n;    /* 0 is end of file */
+			a->ret = 0;
+			return;
+		}
+		if (errno == EINTR) {
+			vcpu_check_timeout();
+			continue;
+		}
+		if (errno == EAGAIN) {
+			struct pollfd pfd = { .fd = 0, .events = POLLIN };
+			poll(&pfd, 1, -1);
+			continue;
+		}
+		a->ret = -errno;
+		return;
+	}
+}
+
+static void hc_panic(struct vcpu *vcpu, void *arg)
+{
+	crash_report_panic(vcpu, arg);
+}
+
+static void hc_crash(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_crash *a = arg;
+	crash_report_user(vcpu->vm, a);
+	a->ret = 0;
+}
+
+static void hc_notice(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_notice *a = arg;
+	static uint64_t reported[KVMBOX_MAX_SYSCALLS / 64];
+	a->ret = 0;
+	switch (a->kind) {
+	case KVMBOX_NOTICE_UNKNOWN_SYSCALL: {
+		if (!log_verbose)
+			return;
+		uint64_t nr = a->arg;
+		if (nr < KVMBOX_MAX_SYSCALLS) {
+			if (reported[nr / 64] & (1ull << (nr % 64)))
+				return;
+			reported[nr / 64] |= 1ull << (nr % 64);
+		}
+		const char *name = nr < sizeof(syscall_names) / sizeof(syscall_names[0]) ?
+				   syscall_names[nr] : NULL;
+		warn("pid %u called unknown syscall %llu (%s) — returned ENOSYS", a->pid,
+		     (unsigned long long)nr, name ? name : "not a Linux x86-64 syscall");
+		return;
+	}
+	default:
+		a->ret = -EINVAL;
+	}
+}
+
+static void hc_memop(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_memop *a = arg;
+	struct vm *vm = vcpu->vm;
+	void *dst[KVMBOX_MEMOP_MAX_SEGS], *src[KVMBOX_MEMOP_MAX_SEGS];
+	if (a->nr_segs > KVMBOX_MEMOP_MAX_SEGS ||
+	    (a->op != KVMBOX_MEMOP_ZERO && a->op != KVMBOX_MEMOP_COPY)) {
+		a->ret = -EINVAL;
+		return;
+	}
+	/* All segments are checked before any is done: a bad call changes nothing. */
+	for (uint32_t i = 0; i < a->nr_segs; i++) {
+		dst[i] = GUEST_PTR(vm, a->segs[i].dst, a->segs[i].len);
+		src[i] = a->op == KVMBOX_MEMOP_COPY ? GUEST_PTR(vm, a->segs[i].src, a->segs[i].len) : dst[i];
+		if (!dst[i] || !src[i]) {
+			a->ret = -EFAULT;
+			return;
+		}
+	}
+	for (uint32_t i = 0; i < a->nr_segs; i++) {
+		if (a->op == KVMBOX_MEMOP_ZERO)
+			memset(dst[i], 0, a->segs[i].len);
+		else
+			memmove(dst[i], src[i], a->segs[i].len);
+	}
+	a->ret = 0;
+}
+
+static void hc_shared_page(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_shared_page *a = arg;
+	if (a->gpa % KVMBOX_PAGE_SIZE || a->cpu != (uint32_t)vcpu->id) {
+		a->ret = -EINVAL;
+		return;
+	}
+	if (!GUEST_PTR(vcpu->vm, a->gpa, KVMBOX_PAGE_SIZE)) {
+		a->ret = -EFAULT;
+		return;
+	}
+	vcpu->shared_page = a->gpa;
+	a->ret = 0;
+}
+
+static void hc_stop(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_stop *a = arg;
+	/* No debugger attached: every stop is answered with "resume, no signal". */
+	memset(&a->cmd, 0, sizeof(a->cmd));
+	a->cmd.op = KVMBOX_CMD_RESUME;
+	a->ret = 0;
+}
+
+static void hc_start_cpu(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_start_cpu *a = arg;
+	a->ret = -ENOSYS;  /* one vCPU for now (boot_info.nr_cpus = 1) */
+}
+
+static void hc_trace_flush(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_trace_flush *a = arg;
+	/* No tracer yet: drop what the ring holds so a waiting producer can go on. */
+	struct kvmbox_shared_page *sp = vcpu->shared_page ?
+		GUEST_PTR(vcpu->vm, vcpu->shared_page, sizeof(*sp)) : NULL;
+	if (sp)
+		sp->ring_tail = sp->ring_head;
+	a->ret = 0;
+}
+
+void hc_register_core(void)
+{
+#define REG(nr, type, fn) \
+	if (hc_register(nr, #nr + 10, sizeof(type), fn)) \
+		die(EXIT_VMM_ERROR, "internal error: hypercall %s registered twice", #nr)
+	REG(KVMBOX_HC_EXIT, struct kvmbox_hc_exit, hc_exit);
+	REG(KVMBOX_HC_CONSOLE_WRITE, struct kvmbox_hc_console, hc_console_write);
+	REG(KVMBOX_HC_CONSOLE_READ, struct kvmbox_hc_console, hc_console_read);
+	REG(KVMBOX_HC_PANIC, struct kvmbox_hc_panic, hc_panic);
+	REG(KVMBOX_HC_CRASH, struct kvmbox_hc_crash, hc_crash);
+	REG(KVMBOX_HC_NOTICE, struct kvmbox_hc_notice, hc_notice);
+	REG(KVMBOX_HC_MEMOP, struct kvmbox_hc_memop, hc_memop);
+	REG(KVMBOX_HC_SHARED_PAGE, struct kvmbox_hc_shared_page, hc_shared_page);
+	REG(KVMBOX_HC_STOP, struct kvmbox_hc_stop, hc_stop);
+	REG(KVMBOX_HC_START_CPU, struct kvmbox_hc_start_cpu, hc_start_cpu);
+	REG(KVMBOX_HC_TRACE_FLUSH, struct kvmbox_hc_trace_flush, hc_trace_flush);
+#undef REG
+}

@@ -228,14 +228,16 @@ struct nameidata {
 	uint32_t hash;
 	int last_type;         /* LAST_NORM, LAST_DOT, LAST_DOTDOT, LAST_ROOT */
 	bool slash;            /* a trailing slash followed the final component */
-	int nlinks;            /* symlinks followed so far */
+	int nlinks;            /* symlinks followed so far (set by the caller) */
+	int depth;             /* symlink nesting (set by the caller) */
 };
 enum { LAST_NORM, LAST_DOT, LAST_DOTDOT, LAST_ROOT };
-struct inode *proc_cwd(struct proc *p);
+struct inode *proc_cwd(struct proc *p);   /* resolves the boot cwd on first use */
+void fs_set_boot_cwd(const char *cwd);
 int dirfd_inode(int dirfd, struct inode **out);
 int path_parent(struct inode *start, const char *path, size_t len, struct nameidata *nd);
 int path_lookup_at(struct inode *start, const char *path, size_t len, int flags,
-		   int *nlinks, struct inode **out);
+		   struct inode **out);
 int user_path_at(int dirfd, uint64_t upath, int flags, struct inode **out);
 int lookup_last(struct nameidata *nd, struct inode **out); /* NULL child without error: ENOENT */
 int follow_link(struct inode *dir, struct inode *link, int *nlinks, struct inode **out);
@@ -247,6 +249,27 @@ int fd_install(struct file *f, int minfd, bool cloexec);  /* fd or -EMFILE (f co
 int fd_close(int fd);
 void fd_set_cloexec(struct fdtable *t, int fd, bool on);
 bool fd_is_cloexec(struct fdtable *t, int fd);
+
+/* sys_file.c */
+struct linux_stat;
+void stat_fill(struct inode *ip, struct linux_stat *st);
+long stat_to_user(struct inode *ip, uint64_t ust);
+/* getdents64 output, staged in a small kernel buffer */
+struct dirbuf {
+	uint64_t udst;
+	size_t count;            /* the user buffer's size */
+	size_t done;             /* bytes copied out */
+	size_t fill;             /* bytes staged in kbuf */
+	int err;
+	bool full;               /* an entry did not fit */
+	char kbuf[512];
+};
+void dirbuf_init(struct dirbuf *db, uint64_t udst, size_t count);
+/* Add one entry; false (and db->full) when it does not fit or on a fault. */
+bool dirbuf_emit(struct dirbuf *db, uint64_t ino, int64_t off, uint8_t type,
+		 const char *name, size_t len);
+/* Bytes produced, -EFAULT, or -EINVAL if not even the first entry fit. */
+long dirbuf_finish(struct dirbuf *db);
 
 /* console.c */
 struct kiovec { uint64_t base, len; };

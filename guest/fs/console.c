@@ -1,0 +1,149 @@
+/*
+ * The console: fds 0, 1 and 2, /dev/console and /dev/tty. Zero copy: the
+ * user's buffers become guest-physical segments (user_segs) that the VMM
+ * reads or fills in one CONSOLE_WRITE/CONSOLE_READ hypercall per up to
+ * KVMBOX_CONSOLE_MAX_SEGS segments (a whole writev in one exit when it fits).
+ */
+#include <errno.h>
+#include <fs.h>
+#include <lib.h>
+#include <platform.h>
+#include <uaccess.h>
+#include "../lib/pure/fsutil.h"
+
+struct inode console_inode = {
+	.ino = 2,
+	.mode = S_IFCHR | 0620,
+	.kind = I_CONSOLE,
+	.flags = INODE_STATIC,
+	.rdev = (5u << 8) | 1,       /* 5:1, /dev/console */
+};
+
+/* Hypercall arguments live in kernel memory, one block per vCPU. */
+#define CONSOLE_CPUS 16
+static struct kvmbox_hc_console hc_args[CONSOLE_CPUS];
+
+ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write)
+{
+	uint32_t cpu = this_cpu()->cpu;
+	BUG_ON(cpu >= CONSOLE_CPUS);
+	struct kvmbox_hc_console *hc = &hc_args[cpu];
+	ssize_t total = 0;
+	bool fault = false;
+	int i = 0;
+	uint64_t done_in_iov = 0;
+
+	while (i < cnt && !fault) {
+		unsigned nr = 0;
+		uint64_t want = 0;
+		while (i < cnt && nr < KVMBOX_CONSOLE_MAX_SEGS) {
+			uint64_t rem = iov[i].len - done_in_iov;
+			if (rem == 0) {
+				i++;
+				done_in_iov = 0;
+				continue;
+			}
+			unsigned got = 0;
+			long r = user_segs(iov[i].base + done_in_iov, rem, !write, hc->segs + nr,
+					   KVMBOX_CONSOLE_MAX_SEGS - nr, &got);
+			if (r < 0) {
+				fault = true;
+				break;
+			}
+			nr += got;
+			want += (uint64_t)r;
+			done_in_iov += (uint64_t)r;
+		}
+		if (nr == 0)
+			break;
+		hc->ret = 0;
+		hc->done = 0;
+		hc->fd = write ? f->console_fd : 0;
+		hc->nr_segs = nr;
+		hypercall(write ? KVMBOX_HC_CONSOLE_WRITE : KVMBOX_HC_CONSOLE_READ, hc);
+		if (hc->ret < 0)
+			return total ? total : hc->ret;
+		total += (ssize_t)hc->done;
+		/* A read returns what one read got; a short write ends the call. */
+		if (!write || hc->done < want)
+			break;
+	}
+	if (fault && total == 0)
+		return -EFAULT;
+	return total;
+}
+
+/* ---- terminal ioctls ------------------------------------------------------- */
+
+#define TCGETS     0x5401
+#define TCSETS     0x5402
+#define TCSETSW    0x5403
+#define TCSETSF    0x5404
+#define TIOCSCTTY  0x540e
+#define TIOCGPGRP  0x540f
+#define TIOCSPGRP  0x5410
+#define TIOCGWINSZ 0x5413
+#define TIOCSWINSZ 0x5414
+#define FIONREAD   0x541b
+#define TIOCNOTTY  0x5422
+#define TIOCGSID   0x5429
+
+/* The kernel's struct termios (asm-generic/termbits.h): 36 bytes. The libc
+ * structs are larger (60 bytes) but TCGETS writes only these 36. */
+struct kernel_termios {
+	uint32_t c_iflag, c_oflag, c_cflag, c_lflag;
+	uint8_t c_line;
+	uint8_t c_cc[19];
+};
+_Static_assert(sizeof(struct kernel_termios) == 36, "termios");
+
+/* A cooked terminal as a fresh Linux pty has it: ICRNL|IXON, OPOST|ONLCR,
+ * B38400|CS8|CREAD, ISIG|ICANON|ECHO|ECHOE|ECHOK|ECHOCTL|ECHOKE|IEXTEN. */
+static struct kernel_termios termios = {
+	.c_iflag = 0x500,
+	.c_oflag = 0x5,
+	.c_cflag = 0xbf,
+	.c_lflag = 0x8a3b,
+	.c_cc = { 3, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0 },
+};
+
+struct winsize {
+	uint16_t ws_row, ws_col, ws_xpixel, ws_ypixel;
+};
+static struct winsize winsize = { 24, 80, 0, 0 };
+
+long console_ioctl(struct file *f, unsigned long cmd, uint64_t arg)
+{
+	switch (cmd) {
+	case TCGETS:
+		return copy_to_user(arg, &termios, sizeof(termios));
+	case TCSETS:
+	case TCSETSW:
+	case TCSETSF:
+		return copy_from_user(&termios, arg, sizeof(termios));
+	case TIOCGWINSZ:
+		return copy_to_user(arg, &winsize, sizeof(winsize));
+	case TIOCSWINSZ:
+		return copy_from_user(&winsize, arg, sizeof(winsize));
+	case TIOCGPGRP: {
+		int32_t pgrp = current_proc()->pgid;
+		return copy_to_user(arg, &pgrp, sizeof(pgrp));
+	}
+	case TIOCGSID: {
+		int32_t sid = current_proc()->sid;
+		return copy_to_user(arg, &sid, sizeof(sid));
+	}
+	case TIOCSPGRP: {
+		int32_t pgrp;
+		return copy_from_user(&pgrp, arg, sizeof(pgrp));
+	}
+	case FIONREAD: {
+		int32_t n = 0;
+		return copy_to_user(arg, &n, sizeof(n));
+	}
+	case TIOCSCTTY:
+	case TIOCNOTTY:
+		return 0;
+	}
+	return -ENOTTY;
+}

@@ -1,0 +1,81 @@
+/* Unit test of vmm/fdt.c: build the boot device tree from params and read it back with libfdt. */
+#include <libfdt.h>
+#include <stdint.h>
+#include "unit.h"
+#include "vmm/fdt.h"
+#include <kvmbox.h>
+
+static uint64_t prop_u64(const void *fdt, int node, const char *name, int *len)
+{
+	const fdt64_t *p = fdt_getprop(fdt, node, name, len);
+	return p && *len == 8 ? fdt64_to_cpu(*p) : ~0ull;
+}
+
+int main(void)
+{
+	static uint8_t buf[FDT_MAX_SIZE];
+	struct fdt_params p = {
+		.mem_size = 256ull << 20, .nr_cpus = 2, .bootargs = "console=hvc quiet",
+		.initrd_start = 0x200000, .initrd_end = 0x2345678,
+		.tsc_khz = 2400000, .boot_tsc = 123456789, .boot_realtime_ns = 1700000000123456789ull,
+		.cpl0_emulated = true,
+	};
+	for (int i = 0; i < FDT_RNG_SEED_BYTES; i++)
+		p.rng_seed[i] = (uint8_t)i;
+	char err[256];
+	int size = fdt_build(buf, sizeof(buf), &p, err, sizeof(err));
+	CHECK_MSG(size > 0, "fdt_build: %s", size > 0 ? "ok" : err);
+	CHECK(fdt_check_header(buf) == 0);
+	CHECK(size <= FDT_MAX_SIZE && (int)fdt_totalsize(buf) == size);
+
+	int len;
+	int root = fdt_path_offset(buf, "/");
+	const char *compat = fdt_getprop(buf, root, "compatible", &len);
+	CHECK(compat && !strcmp(compat, "kvmbox,microvm"));
+	const fdt32_t *cells = fdt_getprop(buf, root, "#address-cells", &len);
+	CHECK(cells && len == 4 && fdt32_to_cpu(*cells) == 2);
+
+	int mem = fdt_path_offset(buf, "/memory@0");
+	CHECK(mem >= 0);
+	const char *dt = fdt_getprop(buf, mem, "device_type", &len);
+	CHECK(dt && !strcmp(dt, "memory"));
+	const fdt64_t *reg = fdt_getprop(buf, mem, "reg", &len);
+	CHECK(reg && len == 16 && fdt64_to_cpu(reg[0]) == 0 && fdt64_to_cpu(reg[1]) == 256ull << 20);
+
+	int chosen = fdt_path_offset(buf, "/chosen");
+	CHECK(chosen >= 0);
+	const char *args = fdt_getprop(buf, chosen, "bootargs", &len);
+	CHECK(args && !strcmp(args, "console=hvc quiet"));
+	CHECK(prop_u64(buf, chosen, "linux,initrd-start", &len) == 0x200000);
+	CHECK(prop_u64(buf, chosen, "linux,initrd-end", &len) == 0x2345678);
+	CHECK(prop_u64(buf, chosen, "kvmbox,tsc-khz", &len) == 2400000);
+	CHECK(prop_u64(buf, chosen, "kvmbox,boot-tsc", &len) == 123456789);
+	CHECK(prop_u64(buf, chosen, "kvmbox,boot-realtime-ns", &len) == 1700000000123456789ull);
+	const fdt32_t *abi = fdt_getprop(buf, chosen, "kvmbox,abi-version", &len);
+	CHECK(abi && len == 4 && fdt32_to_cpu(*abi) == KVMBOX_ABI_VERSION);
+	const uint8_t *seed = fdt_getprop(buf, chosen, "rng-seed", &len);
+	CHECK(seed && len == FDT_RNG_SEED_BYTES && seed[0] == 0 && seed[63] == 63);
+	CHECK(fdt_getprop(buf, chosen, "kvmbox,cpl0-emulated", &len) != NULL && len == 0);
+
+	int cpus = fdt_path_offset(buf, "/cpus"), n = 0, node;
+	CHECK(cpus >= 0);
+	fdt_for_each_subnode(node, buf, cpus) {
+		const char *t = fdt_getprop(buf, node, "device_type", &len);
+		const fdt32_t *r = fdt_getprop(buf, node, "reg", &len);
+		CHECK(t && !strcmp(t, "cpu") && r && fdt32_to_cpu(*r) == (uint32_t)n);
+		n++;
+	}
+	CHECK(n == 2);
+
+	/* Without CPL0 emulation the flag property is absent. */
+	p.cpl0_emulated = false;
+	p.nr_cpus = 1;
+	CHECK(fdt_build(buf, sizeof(buf), &p, err, sizeof(err)) > 0);
+	CHECK(fdt_getprop(buf, fdt_path_offset(buf, "/chosen"), "kvmbox,cpl0-emulated", &len) == NULL);
+	CHECK(fdt_path_offset(buf, "/cpus/cpu@0") >= 0 && fdt_path_offset(buf, "/cpus/cpu@1") < 0);
+
+	/* Too small a buffer is an error with a reason, not an overflow. */
+	static uint8_t small[128];
+	CHECK(fdt_build(small, sizeof(small), &p, err, sizeof(err)) == -1 && err[0]);
+	UNIT_DONE();
+}

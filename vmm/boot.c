@@ -12,6 +12,7 @@
 #include "boot.h"
 #include "cpu_x86_64.h"
 #include "fdt.h"
+#include "boot_alloc.h"
 #include "guest_mem.h"
 #include "hypercall.h"
 #include "initramfs.h"

@@ -1,11 +1,10 @@
-/* Guest memory: memfd backing, the one checked gpa translation, 4-level page walks, boot allocator. */
+/* Guest memory: memfd backing, the one checked gpa translation, 4-level page walks (pure: no KVM). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "guest_mem.h"
-#include "log.h"
 
 void *guest_ptr_at(struct vm *vm, uint64_t gpa, uint64_t len, const char *file, int line)
 {
@@ -91,15 +90,4 @@ int guest_mem_create(struct vm *vm, uint64_t mem_size)
 	vm->mem = p;
 	vm->mem_size = mem_size;
 	return 0;
-}
-
-uint64_t boot_alloc(struct vm *vm, uint64_t bytes, const char *what)
-{
-	uint64_t start = align_up(vm->alloc_next, KVMBOX_PAGE_SIZE);
-	uint64_t size = align_up(bytes, KVMBOX_PAGE_SIZE);
-	if (start > vm->mem_size || size > vm->mem_size - start)
-		die(EXIT_VMM_ERROR, "guest memory (%llu MiB) is too small for the %s: raise --mem",
-		    (unsigned long long)(vm->mem_size >> 20), what);
-	vm->alloc_next = start + size;
-	return start;
 }

@@ -1,4 +1,4 @@
-/* Guest memory: the memfd backing, THE checked gpa translation, page-table walks, boot allocator. */
+/* Guest memory: the memfd backing, THE checked gpa translation, page-table walks. */
 #ifndef VMM_GUEST_MEM_H
 #define VMM_GUEST_MEM_H
 #include <stdint.h>
@@ -30,9 +30,6 @@ size_t guest_read_gva(struct vm *vm, uint64_t cr3, uint64_t gva, void *buf, size
  * 0 or -1 with errno.
  */
 int guest_mem_create(struct vm *vm, uint64_t mem_size);
-
-/* Boot allocator: bytes rounded up to pages from vm->alloc_next; dies (125) when memory runs out. */
-uint64_t boot_alloc(struct vm *vm, uint64_t bytes, const char *what);
 
 static inline uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
 static inline uint64_t align_down(uint64_t x, uint64_t a) { return x & ~(a - 1); }

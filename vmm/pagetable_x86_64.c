@@ -1,5 +1,6 @@
 /* x86-64 4-level page tables built natively (SDM vol. 3A 4.5): kernel half and user mappings. */
 #include <string.h>
+#include "boot_alloc.h"
 #include "guest_mem.h"
 #include "log.h"
 #include "pagetable_x86_64.h"

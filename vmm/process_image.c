@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include "boot_alloc.h"
 #include "guest_mem.h"
 #include "log.h"
 #include "pagetable_x86_64.h"

@@ -64,14 +64,21 @@ pass() { echo PASS >"$W/result"; exit 0; }
 skip() { printf 'SKIP\n%s\n' "$1" >"$W/result"; exit 0; }
 fail() { printf 'FAIL\n%s\n' "$1" >"$W/result"; [ -s "$W/problems" ] && cat "$W/problems" >>"$W/result"; exit 0; }
 # Record a problem (first line = summary, further lines = details) and go on.
+# The last microVM run's stderr is appended once (unless already shown).
 problem() {
 	local first=$1; shift
 	echo "$first" >>"$W/summaries"
-	{ echo "- $first"; for l in "$@"; do printf '%s\n' "$l"; done; } >>"$W/problems"
+	{
+		echo "- $first"
+		for l in "$@"; do [ -n "$l" ] && printf '%s\n' "$l"; done
+		if [ -s "$W/k.err" ] && ! cmp -s "$W/k.err" "$W/shown.err"; then
+			echo "    kvmbox stderr:"; excerpt "$W/k.err" 12; cp "$W/k.err" "$W/shown.err"
+		fi
+	} >>"$W/problems"
 }
 # PASS if no problem was recorded, else FAIL with the summaries joined by "; ".
 finish() {
-	if [ -s "$W/summaries" ]; then fail "$(paste -sd';' "$W/summaries" | sed 's/;/; /g')"; fi
+	if [ -s "$W/summaries" ]; then fail "$(awk '!seen[$0]++' "$W/summaries" | paste -sd';' | sed 's/;/; /g')"; fi
 	pass
 }
 excerpt() { # file [lines]: the first lines of a file, indented, for a FAIL's details
@@ -108,21 +115,20 @@ prepare() { # libc prog
 compare_native() {
 	local what=${1:-out err rc} x
 	if [ -e "$W/k.hung" ]; then
-		problem "kvmbox hung (killed after ${LIMIT}s)" "    stderr:" "$(excerpt "$W/k.err")"
+		problem "kvmbox hung (killed after ${LIMIT}s)"
 		return
 	fi
 	for x in $what; do
 		case $x in
 		rc)
 			[ "$(rc "$W/k")" = "$(rc "$W/n")" ] ||
-				problem "exit status $(rc "$W/k"), native $(rc "$W/n")" "    kvmbox stderr:" "$(excerpt "$W/k.err")"
+				problem "exit status $(rc "$W/k"), native $(rc "$W/n")"
 			;;
 		out | err)
 			if ! cmp -s "$W/n.$x" "$W/k.$x"; then
 				local name=stdout; [ $x = err ] && name=stderr
 				problem "$name differs from native" "    diff -u native kvmbox ($name):" \
-					"$(diff -u "$W/n.$x" "$W/k.$x" | tail -n +3 | head -25 | cut -c1-200 | sed 's/^/      /')" \
-					"$([ $x = out ] && echo "    kvmbox stderr:" && excerpt "$W/k.err" 8)"
+					"$(diff -u "$W/n.$x" "$W/k.$x" | tail -n +3 | head -25 | cut -c1-200 | sed 's/^/      /')"
 			fi
 			;;
 		esac
@@ -130,24 +136,23 @@ compare_native() {
 }
 
 expect_rc() { # want [file-prefix]
-	local got; got=$(rc "${2:-$W/k}")
-	if [ -e "${2:-$W/k}.hung" ]; then problem "hung (killed after ${LIMIT}s)" "$(excerpt "${2:-$W/k}.err")"
-	elif [ "$got" != "$1" ]; then problem "exit status $got, expected $1" "    stderr:" "$(excerpt "${2:-$W/k}.err")"
+	local o=${2:-$W/k} got; got=$(rc "${2:-$W/k}")
+	local e=""; [ "$o" != "$W/k" ] && e="$(echo "    stderr:"; excerpt "$o.err" 8)"
+	if [ -e "$o.hung" ]; then problem "hung (killed after ${LIMIT}s)" "$e"
+	elif [ "$got" != "$1" ]; then problem "exit status $got, expected $1" "$e"
 	fi
 }
 # stderr (or the given file) contains a fixed string (case-insensitive with -i).
 expect_err_has() { # [-i] string [file]
 	local flags=-qF
 	if [ "$1" = -i ]; then flags=-qiF; shift; fi
-	grep $flags -- "$1" "${2:-$W/k.err}" ||
-		problem "stderr lacks \"$1\"" "    stderr:" "$(excerpt "${2:-$W/k.err}")"
+	grep $flags -- "$1" "${2:-$W/k.err}" || problem "stderr lacks \"$1\""
 }
 expect_out_is() { # expected-text
 	printf '%s\n' "$1" >"$W/expected"
 	cmp -s "$W/expected" "$W/k.out" ||
 		problem "stdout is not as expected" "    diff -u expected kvmbox:" \
-			"$(diff -u "$W/expected" "$W/k.out" | tail -n +3 | head -25 | sed 's/^/      /')" \
-			"    stderr:" "$(excerpt "$W/k.err" 8)"
+			"$(diff -u "$W/expected" "$W/k.out" | tail -n +3 | head -25 | sed 's/^/      /')"
 }
 
 need_kvmbox() {
@@ -334,7 +339,7 @@ case_e2e_verbose_enosys() { # libc: --verbose reports syscall 999 once although 
 	(cd "$W/n" && native ./enosys)
 	compare_native "out rc"
 	local n; n=$(grep -cw 999 "$W/k.err")
-	[ "$n" = 1 ] || problem "--verbose: $n stderr lines name syscall 999, expected exactly 1" "$(excerpt "$W/k.err")"
+	[ "$n" = 1 ] || problem "--verbose: $n stderr lines name syscall 999, expected exactly 1"
 	finish
 }
 
@@ -354,7 +359,7 @@ case_e2e_crash() { # libc prog: fatal signal -> 128+N and a crash report with Li
 	expect_rc $((128 + sig))
 	compare_native out
 	grep -qE "program .*$p.* killed by signal $name \($sig\)" "$W/k.err" ||
-		problem "no \"program ...$p... killed by signal $name ($sig)\" line" "$(excerpt "$W/k.err")"
+		problem "no \"program ...$p... killed by signal $name ($sig)\" line"
 	expect_err_has "si_code $cname ($code), fault address $addr"
 	if grep -q 'backtrace:' "$W/k.err"; then
 		sed -n '/backtrace:/,$p' "$W/k.err" >"$W/bt"
@@ -362,7 +367,7 @@ case_e2e_crash() { # libc prog: fatal signal -> 128+N and a crash report with Li
 		sed -n "/\\b$fn\\b/,\$p" "$W/bt" | tail -n +2 | grep -qw main ||
 			problem "the backtrace does not name main after $fn" "$(excerpt "$W/bt")"
 	else
-		problem "no backtrace in the crash report" "$(excerpt "$W/k.err")"
+		problem "no backtrace in the crash report"
 	fi
 	finish
 }

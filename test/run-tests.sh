@@ -41,11 +41,13 @@ ulimit -c 0 # crashing test programs must not leave cores (or "dumped core" note
 LIMIT=60
 
 # ---- can we run microVMs at all? -------------------------------------------------
+# (KVM_DEV only exists to exercise this check.)
+KVM_DEV=${KVM_DEV:-/dev/kvm}
 KVM_SKIP=""
-if [ ! -e /dev/kvm ]; then
-	KVM_SKIP="/dev/kvm does not exist (no KVM on this host)"
-elif ! ( exec 3<>/dev/kvm ) 2>/dev/null; then
-	KVM_SKIP="/dev/kvm cannot be opened read-write by $(id -un) (add the user to group kvm)"
+if [ ! -e "$KVM_DEV" ]; then
+	KVM_SKIP="$KVM_DEV does not exist (no KVM on this host)"
+elif ! ( exec 3<>"$KVM_DEV" ) 2>/dev/null; then
+	KVM_SKIP="$KVM_DEV cannot be opened read-write by $(id -un) (add the user to group kvm)"
 fi
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/kvmbox-tests.XXXXXX") || exit 2
@@ -86,11 +88,11 @@ excerpt() { # file [lines]: the first lines of a file, indented, for a FAIL's de
 }
 
 # Run a command with the wall-clock limit: run_limited OUT cmd...
-# -> OUT.out OUT.err OUT.rc (OUT.hung if the limit killed it). stdin is /dev/null.
+# -> OUT.out OUT.err OUT.rc (OUT.hung if the limit killed it). stdin is $STDIN or /dev/null.
 run_limited() {
 	local o=$1; shift
 	local t0=$SECONDS
-	timeout -k 5 "$LIMIT" "$@" </dev/null >"$o.out" 2>"$o.err"
+	timeout -k 5 "$LIMIT" "$@" <"${STDIN:-/dev/null}" >"$o.out" 2>"$o.err"
 	echo $? >"$o.rc"
 	if (( SECONDS - t0 >= LIMIT )); then echo "killed after ${LIMIT}s" >"$o.hung"; fi
 	return 0
@@ -280,6 +282,16 @@ case_e2e_env_edge() { # libc: an '=' in a value, an empty value, no variables
 	compare_native
 	kvm ./env
 	(cd "$W/n" && native env -i ./env)
+	compare_native
+	finish
+}
+
+case_e2e_stdin() { # libc: the host's stdin reaches the program, then EOF
+	local l=$1
+	prepare "$l" stdin
+	make_input "$W/input"
+	STDIN=$W/input kvm ./stdin
+	(cd "$W/n" && STDIN=$W/input native ./stdin)
 	compare_native
 	finish
 }
@@ -527,6 +539,7 @@ for l in $LIBCS; do
 	add e2e/$l/writeread kvm case_e2e_same $l writeread
 	add e2e/$l/cwd kvm case_e2e_cwd $l
 	add e2e/$l/stdio kvm case_e2e_same $l stdio
+	add e2e/$l/stdin kvm case_e2e_stdin $l
 	add e2e/$l/efault kvm case_e2e_same $l efault
 	add e2e/$l/enosys kvm case_e2e_same $l enosys
 	add e2e/$l/enosys-verbose kvm case_e2e_verbose_enosys $l

@@ -262,7 +262,7 @@ struct dirbuf {
 	size_t fill;             /* bytes staged in kbuf */
 	int err;
 	bool full;               /* an entry did not fit */
-	char kbuf[512];
+	char kbuf[512] __attribute__((aligned(8)));
 };
 void dirbuf_init(struct dirbuf *db, uint64_t udst, size_t count);
 /* Add one entry; false (and db->full) when it does not fit or on a fault. */

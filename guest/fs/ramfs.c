@@ -22,7 +22,9 @@ static uint64_t next_ino = 16;   /* 1 is the root; low numbers for fixed inodes 
 static struct dentry *dhash[DHASH_SIZE];
 
 uint64_t fs_next_ino(void) { return next_ino++; }
-uint64_t fs_now(void) { return clock_realtime_ns(); }
+/* While unpacking, every new object gets the same time: one clock read, not two per member. */
+static uint64_t frozen_now;
+uint64_t fs_now(void) { return frozen_now ? frozen_now : clock_realtime_ns(); }
 
 /* ---- allocation ------------------------------------------------------------ */
 
@@ -121,10 +123,12 @@ struct inode *fs_root(void)
 	r->nlink = 2;
 	r->u.dir.parent = r;
 	root_inode = r;
+	frozen_now = r->mtime_ns;
 	initramfs_unpack(r);
 	devfs_populate(r);
 	procfs_populate(r);
 	mkdir_static(r, "tmp", 01777);
+	frozen_now = 0;
 	return r;
 }
 

@@ -147,6 +147,8 @@ void boot_and_run(const struct options *o, struct program *prog)
 	vm->prog_host_offset = prog->from_initrd ? prog->data_offset : 0;
 	vm->prog_size = prog->size;
 	vm->prog_bias = prog->img.type == ET_DYN ? KVMBOX_PIE_BASE : 0;
+	vm->prog_lo = prog->img.min_vaddr;
+	vm->prog_hi = prog->img.max_vaddr;
 
 	kernel_apply_header(vm);
 	vcpu_create(vm, vcpu, 0);

@@ -95,12 +95,13 @@ struct symbols {
 	void *elf;
 	size_t len;
 	uint64_t bias;
+	uint64_t lo, hi;          /* addresses this ELF can name: [lo, hi) */
 };
 
 static const char *symbolize(const struct symbols *s, uint64_t addr, char *out, size_t n)
 {
 	out[0] = 0;
-	if (s->elf && addr >= s->bias && elf_symbolize(s->elf, s->len, addr - s->bias, out, n) == 0)
+	if (s->elf && addr >= s->lo && addr < s->hi && addr >= s->bias && elf_symbolize(s->elf, s->len, addr - s->bias, out, n) == 0)
 		return out;
 	return "";
 }
@@ -170,6 +171,8 @@ void crash_report_user(struct vm *vm, const struct kvmbox_hc_crash *c)
 	if (first && vm->prog_path[0]) {
 		syms.elf = read_file(vm->prog_host_path, vm->prog_host_offset, vm->prog_size, &syms.len);
 		syms.bias = vm->prog_bias;
+		syms.lo = vm->prog_bias + vm->prog_lo;
+		syms.hi = vm->prog_bias + vm->prog_hi;
 	}
 	backtrace(vm, c->cr3, r->rip, r->rbp, &syms);
 	free(syms.elf);
@@ -188,6 +191,8 @@ void crash_report_panic(struct vcpu *vcpu, const struct kvmbox_hc_panic *p)
 
 	struct symbols syms = { 0 };
 	syms.elf = read_file(vm->kernel_path, 0, 0, &syms.len);
+	syms.lo = KVMBOX_KERNEL_BASE;
+	syms.hi = ~0ull;
 	char sym[256];
 	uint64_t cr3, rip, rbp;
 	if (p->has_regs) {
@@ -255,6 +260,8 @@ void crash_dump_vcpu(struct vcpu *vcpu, const char *what)
 	}
 	struct symbols syms = { 0 };
 	syms.elf = read_file(vcpu->vm->kernel_path, 0, 0, &syms.len);
+	syms.lo = KVMBOX_KERNEL_BASE;
+	syms.hi = ~0ull;
 	if ((s.cs.selector & 3) == 0)
 		backtrace(vcpu->vm, s.cr3, r.rip, r.rbp, &syms);
 	free(syms.elf);

@@ -90,6 +90,7 @@ enum { KEY_SYSCALLS = KVMBOX_MAX_SYSCALLS, KEY_TRAPS = 256, KEY_OTHER = KEY_SYSC
 static struct {
 	bool on;
 	bool in_user;             /* seen a CPL3 instruction yet */
+	bool prev_at_entry;       /* the last step stopped in the entry code */
 	int prev_cpl;
 	uint64_t boot;            /* CPL0 instructions before the first CPL3 one */
 	int key;                  /* entry in progress, -1 none */
@@ -173,6 +174,10 @@ static void cpl0_step(struct vcpu *vcpu)
 	}
 	int cpl = s->cs.selector & 3;  /* in 64-bit mode CPL = CS.RPL (SDM vol. 3A 5.5) */
 
+	const struct kvmbox_kernel_header *h = &vcpu->vm->khdr;
+	bool at_entry = r->rip == h->syscall_entry ||
+			(r->rip >= h->isr_stubs && r->rip < h->isr_stubs + 256 * h->isr_stub_size);
+
 	/* Count the instruction just executed, at the previous CPL. */
 	if (cpl0.prev_cpl == 0) {
 		if (!cpl0.in_user)
@@ -180,22 +185,31 @@ static void cpl0_step(struct vcpu *vcpu)
 		else if (cpl0.key >= 0)
 			cpl0.count++;
 	}
-	if (cpl != 0) {
+	/*
+	 * Ring-3 code may run without single-step exits (kvm_pvm runs it
+	 * natively, and the steps around sysretq/iretq are not all reported),
+	 * so a step that arrives in the entry code (LSTAR or a trap stub) from
+	 * elsewhere begins a new entry. A fault taken inside the kernel counts
+	 * as an entry of its own.
+	 */
+	bool user_ran = cpl != 0 || (at_entry && !cpl0.prev_at_entry);
+	if (user_ran) {
 		cpl0.in_user = true;
-		if (cpl0.key >= 0 && cpl0.prev_cpl == 0)
+		if (cpl0.key >= 0)
 			cpl0_add(cpl0.key, cpl0.count);
 		cpl0.key = -1;
-	} else if (cpl0.prev_cpl != 0) {
+	}
+	if (cpl == 0 && (cpl0.prev_cpl != 0 || user_ran)) {
 		/* A kernel entry begins: a syscall at LSTAR (rax = nr) or a trap stub. */
-		const struct kvmbox_kernel_header *h = &vcpu->vm->khdr;
 		cpl0.count = 0;
 		if (r->rip == h->syscall_entry)
 			cpl0.key = r->rax < KVMBOX_MAX_SYSCALLS ? (int)r->rax : KEY_OTHER;
-		else if (r->rip >= h->isr_stubs && r->rip < h->isr_stubs + 256 * h->isr_stub_size)
+		else if (at_entry)
 			cpl0.key = KEY_SYSCALLS + (int)((r->rip - h->isr_stubs) / h->isr_stub_size);
 		else
 			cpl0.key = KEY_OTHER;
 	}
+	cpl0.prev_at_entry = at_entry;
 	cpl0.prev_cpl = cpl;
 }
 

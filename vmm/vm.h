@@ -43,6 +43,7 @@ struct vm {
 	char prog_host_path[4096];/* re-read for symbols at crash time: the file, or the --initrd image */
 	uint64_t prog_host_offset, prog_size;
 	uint64_t prog_bias;       /* load bias (static PIE) */
+	uint64_t prog_lo, prog_hi;/* its PT_LOAD span, before the bias */
 };
 
 struct vcpu {

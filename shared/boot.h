@@ -20,6 +20,20 @@
 #define KVMBOX_STACK_TOP       0x00007ffffffff000ull /* initial user stack top */
 #define KVMBOX_STACK_MAX       (8ull << 20)          /* RLIMIT_STACK default */
 #define KVMBOX_PIE_BASE        0x0000555555554000ull /* load bias of static PIE */
+#define KVMBOX_USER_MAP_TOP    0x00007ffffffff000ull /* mappings end here (Linux TASK_SIZE_MAX) */
+
+/*
+ * Where SYSCALL does not reach CPL0. On emulated-CPL0 (kvm_pvm) hosts a
+ * SYSCALL from user mode loads rip = IA32_LSTAR and masks rflags but stays
+ * at CPL3 (measured: the handler's first fetch faults as a user access).
+ * There the VMM sets IA32_LSTAR to this never-mapped user address instead of
+ * the kernel header's syscall_entry: the SYSCALL then raises an
+ * instruction-fetch #PF at exactly this rip, delivered through the IDT at
+ * CPL0, and the kernel's #PF entry turns it into the syscall (rcx and r11
+ * hold the return rip and rflags as SYSCALL left them). On hardware hosts
+ * LSTAR is syscall_entry and this page is simply never mapped.
+ */
+#define KVMBOX_SYSCALL_FAULT_VA KVMBOX_USER_MAP_TOP
 
 /*
  * The kernel header: the kernel ELF carries exactly one of these in a section

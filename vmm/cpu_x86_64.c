@@ -1,4 +1,5 @@
 /* x86-64 vCPU boot state: CPUID (KVM_SET_CPUID2), sregs, SYSCALL MSRs, XCR0 (SDM vol. 3A 2.5, 5.8.8, 13.3). */
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cpu_x86_64.h"
@@ -110,6 +111,20 @@ uint64_t cpu_read_tsc(struct vcpu *vcpu)
 	return m.e[0].data;
 }
 
+/*
+ * Does SYSCALL from user mode reach CPL0 on this host? Not on kvm_pvm hosts
+ * (measured: it jumps to LSTAR still at CPL3), where LSTAR gets
+ * KVMBOX_SYSCALL_FAULT_VA instead (shared/boot.h). KVMBOX_SYSCALL_VIA_FAULT=0|1
+ * overrides the detection.
+ */
+static bool syscall_via_fault(void)
+{
+	const char *env = getenv("KVMBOX_SYSCALL_VIA_FAULT");
+	if (env && (!strcmp(env, "0") || !strcmp(env, "1")))
+		return env[0] == '1';
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
 void cpu_setup_boot(struct vcpu *vcpu, uint64_t cr3, uint64_t rip, uint64_t rsp,
 		    uint64_t rdi, uint64_t rsi)
 {
@@ -162,7 +177,8 @@ void cpu_setup_boot(struct vcpu *vcpu, uint64_t cr3, uint64_t rip, uint64_t rsp,
 		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
 	};
 	uint64_t val[] = {
-		(0x10ull << 48) | ((uint64_t)KVMBOX_SEL_KCODE << 32), h->syscall_entry, 0,
+		(0x10ull << 48) | ((uint64_t)KVMBOX_SEL_KCODE << 32),
+		syscall_via_fault() ? KVMBOX_SYSCALL_FAULT_VA : h->syscall_entry, 0,
 		h->syscall_mask, 0, h->percpu, 0,
 	};
 	set_msrs(vcpu, idx, val, sizeof(idx) / sizeof(idx[0]));

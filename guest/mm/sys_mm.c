@@ -73,7 +73,7 @@ long sys_mmap(uint64_t addr, size_t len, int prot, int flags, int fd, off_t off)
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -EINVAL;
 	uint64_t size = ALIGN_UP((uint64_t)len, PAGE_SIZE);
-	if (size < len || size > KVMBOX_USER_TOP)
+	if (size < len || size > KVMBOX_USER_MAP_TOP)
 		return -ENOMEM;
 	struct file *f = NULL;
 	if (!(flags & MAP_ANONYMOUS)) {
@@ -87,7 +87,7 @@ long sys_mmap(uint64_t addr, size_t len, int prot, int flags, int fd, off_t off)
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		if (addr & ~PAGE_MASK)
 			return -EINVAL;
-		if (addr + size < addr || addr + size > KVMBOX_USER_TOP || addr < PAGE_SIZE)
+		if (addr + size < addr || addr + size > KVMBOX_USER_MAP_TOP || addr < PAGE_SIZE)
 			return flags & MAP_FIXED ? -EINVAL : -ENOMEM;
 		start = addr;
 		if (flags & MAP_FIXED_NOREPLACE) {
@@ -102,7 +102,7 @@ long sys_mmap(uint64_t addr, size_t len, int prot, int flags, int fd, off_t off)
 	} else {
 		/* A hint is honoured when the range is free. */
 		start = 0;
-		if (addr && !(addr & ~PAGE_MASK) && addr + size > addr && addr + size <= KVMBOX_USER_TOP) {
+		if (addr && !(addr & ~PAGE_MASK) && addr + size > addr && addr + size <= KVMBOX_USER_MAP_TOP) {
 			bool free = true;
 			for (struct vma *v = mm->vmas; v && v->start < addr + size; v = v->next)
 				if (v->end > addr)
@@ -135,7 +135,7 @@ long sys_munmap(uint64_t addr, size_t len)
 	if ((addr & ~PAGE_MASK) || !len)
 		return -EINVAL;
 	uint64_t size = ALIGN_UP((uint64_t)len, PAGE_SIZE);
-	if (addr + size < addr || addr + size > KVMBOX_USER_TOP)
+	if (addr + size < addr || addr + size > KVMBOX_USER_MAP_TOP)
 		return -EINVAL;
 	return vma_remove(current_proc()->mm, addr, addr + size);
 }
@@ -147,7 +147,7 @@ long sys_mprotect(uint64_t addr, size_t len, int prot)
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x01000000 | 0x02000000))
 		return -EINVAL;
 	uint64_t size = ALIGN_UP((uint64_t)len, PAGE_SIZE);
-	if (addr + size < addr || addr + size > KVMBOX_USER_TOP)
+	if (addr + size < addr || addr + size > KVMBOX_USER_MAP_TOP)
 		return -ENOMEM;
 	if (!size)
 		return 0;

@@ -13,7 +13,7 @@
  */
 static int user_pa(struct mm *mm, uint64_t va, bool write, uint64_t *pa)
 {
-	if (va >= KVMBOX_USER_TOP)
+	if (va >= KVMBOX_USER_MAP_TOP)
 		return -EFAULT;
 	for (int tries = 0; tries < 2; tries++) {
 		uint64_t *pte = pte_walk(mm->pml4, va, false);
@@ -30,7 +30,7 @@ static int user_pa(struct mm *mm, uint64_t va, bool write, uint64_t *pa)
 /* Both checks: the end must not wrap around, and must stay in the user half. */
 static bool range_ok(uint64_t uaddr, size_t n)
 {
-	return uaddr + n >= uaddr && uaddr + n <= KVMBOX_USER_TOP;
+	return uaddr + n >= uaddr && uaddr + n <= KVMBOX_USER_MAP_TOP;
 }
 
 static int copy_user(uint64_t uaddr, void *kbuf, size_t n, bool to_user)

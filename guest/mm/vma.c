@@ -21,7 +21,7 @@ static bool range_free(struct mm *mm, uint64_t start, uint64_t end)
 
 int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 {
-	if (start >= end || end > KVMBOX_USER_TOP || (start | end) & ~PAGE_MASK)
+	if (start >= end || end > KVMBOX_USER_MAP_TOP || (start | end) & ~PAGE_MASK)
 		return -EINVAL;
 	if (!range_free(mm, start, end))
 		return -EEXIST;

@@ -40,6 +40,7 @@
 #define PERCPU_TSS_RSP0 60
 #define PERCPU_SHARED_ENABLED (4096 + 8)
 
+#define SYSCALL_FAULT_VA 0x00007ffffffff000 /* KVMBOX_SYSCALL_FAULT_VA */
 #define USER_CS 0x23
 #define USER_DS 0x1b
 #define NR_SYSCALLS 512
@@ -63,6 +64,10 @@ _start:
 
 .macro isr v
 	.balign 32
+	.if \v == 14
+	jmp page_fault_entry
+	.exitm
+	.endif
 	.if !HAS_ERR(\v)
 	pushq $0                /* the orig_rax slot holds the error code */
 	.endif
@@ -82,6 +87,28 @@ isr_stubs:
 	.endr
 	.globl isr_stubs_end
 isr_stubs_end:
+
+/*
+ * #PF: first, is it a SYSCALL on a host where SYSCALL stays at CPL3
+ * (KVMBOX_SYSCALL_FAULT_VA in shared/boot.h)? Then the CPU pushed
+ * [error code, rip = the fault VA, cs, rflags (masked), rsp, ss] on the
+ * thread's kernel stack; rcx/r11 hold the real return rip and rflags.
+ */
+page_fault_entry:
+	push %rax
+	movabs $SYSCALL_FAULT_VA, %rax
+	cmp %rax, 16(%rsp)
+	pop %rax
+	je 1f
+	sub $(F_ORIG_RAX), %rsp
+	mov %rax, F_RAX(%rsp)
+	mov $14, %eax
+	jmp trap_common
+1:	add $8, %rsp                    /* drop the error code: the rip slot is on top */
+	mov %rcx, (%rsp)                /* rip: where SYSCALL would return */
+	mov %r11, 16(%rsp)              /* rflags: as SYSCALL saved them */
+	swapgs
+	jmp syscall_after_hw_frame
 
 trap_common:
 	mov %r15, F_R15(%rsp)
@@ -137,6 +164,7 @@ syscall_entry:
 	pushq %r11                      /* rflags */
 	pushq $USER_CS                  /* cs */
 	pushq %rcx                      /* rip */
+syscall_after_hw_frame:
 	pushq %rax                      /* orig_rax */
 	pushq %rdi
 	pushq %rsi

@@ -53,3 +53,4 @@ void percpu_init(unsigned cpu)
 	pc->gdt[3] = 0x00cff2000000ffffull; /* 0x1b user data (SYSRET: STAR[63:48] + 8) */
 	pc->gdt[4] = 0x00affa000000ffffull; /* 0x23 user code, 64-bit (STAR[63:48] + 16) */
 }
+

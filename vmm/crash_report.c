@@ -116,7 +116,8 @@ static void backtrace(struct vm *vm, uint64_t cr3, uint64_t rip, uint64_t rbp, c
 		uint64_t frame[2];
 		if (!rbp || rbp % 8 || guest_read_gva(vm, cr3, rbp, frame, sizeof(frame)) != sizeof(frame))
 			break;
-		if (!frame[1])
+		/* A return address in the first page (argc, a flag) means the chain left the frames. */
+		if (frame[1] < 4096)
 			break;
 		warn("    #%d 0x%016llx %s", i, (unsigned long long)frame[1],
 		     symbolize(syms, frame[1], sym, sizeof(sym)));

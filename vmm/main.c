@@ -37,7 +37,8 @@ static const char help_text[] =
 	"                        a relative GUEST is relative to /work) (repeatable)\n"
 	"  --dir HOST[:GUEST]    copy a whole host directory tree the same way (repeatable)\n"
 	"  --initrd IMAGE        boot with this cpio (newc) image as the root filesystem ...\n"
-	"  --init PATH           ... and run PATH inside it (no PROGRAM operand then)\n"
+	"  --init PATH [ARGS...] ... and run PATH inside it with ARGS (no PROGRAM operand;\n"
+	"                        options end at PATH, so put the others before it)\n"
 	"  --timeout SECONDS     stop the VM after SECONDS (decimals allowed): exit 124\n"
 	"  --verbose             report unknown syscalls and VMM details on stderr\n"
 	"  --kernel PATH         guest kernel ELF (default: $KVMBOX_KERNEL, else\n"
@@ -176,7 +177,12 @@ static void parse_run(int argc, char **argv, struct options *o)
 		} else if (!strcmp(name, "--initrd")) {
 			o->initrd = val;
 		} else if (!strcmp(name, "--init")) {
+			/* --init PATH [ARGS...]: what follows PATH are its arguments, as after PROGRAM. */
 			o->init = val;
+			i++;
+			if (i < argc && !strcmp(argv[i], "--"))
+				i++;
+			break;
 		} else if (!strcmp(name, "--timeout")) {
 			char *end;
 			errno = 0;

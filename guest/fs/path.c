@@ -13,13 +13,26 @@
 
 #define NEST_MAX 8   /* symlinks inside symlink targets, nested */
 
+/* PATH_MAX buffers are whole pages (kmalloc stops short of a page); not zeroed. */
+char *pathbuf_alloc(void)
+{
+	uint64_t pa = page_alloc();
+	return pa ? P2V(pa) : NULL;
+}
+
+void pathbuf_free(char *buf)
+{
+	if (buf)
+		page_put(V2P(buf));
+}
+
 int getname(uint64_t upath, struct kpath *kp)
 {
 	kp->heap = false;
 	kp->s = kp->small;
 	long r = strncpy_from_user(kp->small, upath, sizeof(kp->small));
 	if (r == -ENAMETOOLONG) {
-		kp->s = kmalloc(PATH_MAX);
+		kp->s = pathbuf_alloc();
 		if (!kp->s)
 			return -ENOMEM;
 		kp->heap = true;
@@ -36,7 +49,7 @@ int getname(uint64_t upath, struct kpath *kp)
 void putname(struct kpath *kp)
 {
 	if (kp->heap)
-		kfree(kp->s);
+		pathbuf_free(kp->s);
 	kp->heap = false;
 }
 

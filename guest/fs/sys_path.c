@@ -222,7 +222,7 @@ long sys_getcwd(uint64_t buf, size_t size)
 	char *k = small;
 	long r = inode_path(ip, small, sizeof(small));
 	if (r == -ERANGE) {
-		k = kmalloc(PATH_MAX);
+		k = pathbuf_alloc();
 		if (!k)
 			return -ENOMEM;
 		r = inode_path(ip, k, PATH_MAX);
@@ -238,7 +238,7 @@ long sys_getcwd(uint64_t buf, size_t size)
 			r += 1;
 	}
 	if (k != small)
-		kfree(k);
+		pathbuf_free(k);
 	return r;
 }
 
@@ -310,8 +310,9 @@ long sys_readlinkat(int dirfd, uint64_t path, uint64_t buf, size_t size)
 		size_t n = MIN(size, ip->size);
 		return copy_to_user(buf, ip->u.link.target, n) ? -EFAULT : (long)n;
 	}
-	char *k = kmalloc(PATH_MAX);
-	if (!k)
+	/* /proc/self/exe needs no buffer; cwd and fd links are built in one. */
+	char *k = NULL;
+	if (ip->kind != I_PROC_EXE && !(k = pathbuf_alloc()))
 		return -ENOMEM;
 	const char *t;
 	long len = procfs_readlink(ip, k, PATH_MAX, &t);
@@ -319,7 +320,7 @@ long sys_readlinkat(int dirfd, uint64_t path, uint64_t buf, size_t size)
 		size_t n = MIN(size, (size_t)len);
 		len = copy_to_user(buf, t, n) ? -EFAULT : (long)n;
 	}
-	kfree(k);
+	pathbuf_free(k);
 	return len;
 }
 

@@ -219,6 +219,8 @@ struct kpath {
 	bool heap;
 	char small[192];
 };
+char *pathbuf_alloc(void);                      /* PATH_MAX bytes (a page), or NULL */
+void pathbuf_free(char *buf);                   /* NULL is fine */
 int getname(uint64_t upath, struct kpath *kp);   /* 0 or -EFAULT/-ENAMETOOLONG */
 void putname(struct kpath *kp);
 struct nameidata {

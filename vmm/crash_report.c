@@ -98,21 +98,66 @@ struct symbols {
 	uint64_t lo, hi;          /* addresses this ELF can name: [lo, hi) */
 };
 
-static const char *symbolize(const struct symbols *s, uint64_t addr, char *out, size_t n)
+/* "function+0xoff" for addr, or ""; *start (if given) gets the function's address or 0. */
+static const char *symbolize_at(const struct symbols *s, uint64_t addr, char *out, size_t n,
+				uint64_t *start)
 {
+	uint64_t st = 0;
 	out[0] = 0;
-	if (s->elf && addr >= s->lo && addr < s->hi && addr >= s->bias && elf_symbolize(s->elf, s->len, addr - s->bias, out, n) == 0)
+	if (start)
+		*start = 0;
+	if (s->elf && addr >= s->lo && addr < s->hi && addr >= s->bias &&
+	    elf_symbolize(s->elf, s->len, addr - s->bias, out, n, &st) == 0) {
+		if (start)
+			*start = st + s->bias;
 		return out;
+	}
 	return "";
 }
 
+static const char *symbolize(const struct symbols *s, uint64_t addr, char *out, size_t n)
+{
+	return symbolize_at(s, addr, out, n, NULL);
+}
+
+/*
+ * Where the return address of the innermost function is when it has not (yet)
+ * pushed a frame: a leaf built without one (GCC omits leaf frames even with
+ * -fno-omit-frame-pointer), or a fault on its first instruction. Returns the
+ * stack slot's address, or 0 when the rbp chain already covers the caller.
+ */
+static uint64_t leaf_return_slot(struct vm *vm, uint64_t cr3, uint64_t fn, uint64_t rip, uint64_t rsp)
+{
+	uint8_t code[8];
+	if (!fn || guest_read_gva(vm, cr3, fn, code, sizeof(code)) != sizeof(code))
+		return 0;
+	unsigned off = 0;
+	if (code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)
+		off = 4;  /* endbr64 */
+	bool frame = code[off] == 0x55 && code[off + 1] == 0x48 && code[off + 2] == 0x89 &&
+		     code[off + 3] == 0xe5;  /* push %rbp; mov %rsp,%rbp */
+	if (!frame || rip <= fn + off)
+		return rsp;
+	if (rip == fn + off + 1)
+		return rsp + 8;  /* pushed rbp, not yet the frame */
+	return 0;
+}
+
 /* Frame-pointer walk: [rbp] = caller's rbp, [rbp + 8] = return address (SysV x86-64 ABI 3.4.1). */
-static void backtrace(struct vm *vm, uint64_t cr3, uint64_t rip, uint64_t rbp, const struct symbols *syms)
+static void backtrace(struct vm *vm, uint64_t cr3, uint64_t rip, uint64_t rsp, uint64_t rbp,
+		      const struct symbols *syms)
 {
 	char sym[256];
+	uint64_t fn;
+	int i = 1;
 	warn("  backtrace:");
-	warn("    #0 0x%016llx %s", (unsigned long long)rip, symbolize(syms, rip, sym, sizeof(sym)));
-	for (int i = 1; i < KVMBOX_BACKTRACE_MAX; i++) {
+	warn("    #0 0x%016llx %s", (unsigned long long)rip, symbolize_at(syms, rip, sym, sizeof(sym), &fn));
+	uint64_t slot = leaf_return_slot(vm, cr3, fn, rip, rsp), ret;
+	/* Only a value that names a function is taken for a return address here. */
+	if (slot && guest_read_gva(vm, cr3, slot, &ret, 8) == 8 && ret >= 4096 &&
+	    symbolize(syms, ret, sym, sizeof(sym))[0] && ret != rip)
+		warn("    #%d 0x%016llx %s", i++, (unsigned long long)ret, symbolize(syms, ret, sym, sizeof(sym)));
+	for (; i < KVMBOX_BACKTRACE_MAX; i++) {
 		uint64_t frame[2];
 		if (!rbp || rbp % 8 || guest_read_gva(vm, cr3, rbp, frame, sizeof(frame)) != sizeof(frame))
 			break;
@@ -175,7 +220,7 @@ void crash_report_user(struct vm *vm, const struct kvmbox_hc_crash *c)
 		syms.lo = vm->prog_bias + vm->prog_lo;
 		syms.hi = vm->prog_bias + vm->prog_hi;
 	}
-	backtrace(vm, c->cr3, r->rip, r->rbp, &syms);
+	backtrace(vm, c->cr3, r->rip, r->rsp, r->rbp, &syms);
 	free(syms.elf);
 }
 
@@ -195,7 +240,7 @@ void crash_report_panic(struct vcpu *vcpu, const struct kvmbox_hc_panic *p)
 	syms.lo = KVMBOX_KERNEL_BASE;
 	syms.hi = ~0ull;
 	char sym[256];
-	uint64_t cr3, rip, rbp;
+	uint64_t cr3, rip, rsp, rbp;
 	if (p->has_regs) {
 		const struct kvmbox_kernel_regs *r = &p->regs;
 		warn("  cpu %u, trap %s (vector %llu), error code 0x%llx, cr2 0x%016llx", p->cpu,
@@ -209,6 +254,7 @@ void crash_report_panic(struct vcpu *vcpu, const struct kvmbox_hc_panic *p)
 		warn("  r13 0x%016llx r14 0x%016llx r15 0x%016llx", X(r->r13), X(r->r14), X(r->r15));
 		cr3 = r->cr3;
 		rip = r->rip;
+		rsp = r->rsp;
 		rbp = r->rbp;
 	} else {
 		/* No fault frame: walk from the panic call itself (the vCPU is at the hypercall's out). */
@@ -219,9 +265,10 @@ void crash_report_panic(struct vcpu *vcpu, const struct kvmbox_hc_panic *p)
 		warn("  cpu %u, no fault frame; at the panic call:", p->cpu);
 		cr3 = sregs.cr3;
 		rip = regs.rip;
+		rsp = regs.rsp;
 		rbp = regs.rbp;
 	}
-	backtrace(vm, cr3, rip, rbp, &syms);
+	backtrace(vm, cr3, rip, rsp, rbp, &syms);
 	free(syms.elf);
 	exit(EXIT_VMM_ERROR);
 }
@@ -264,6 +311,6 @@ void crash_dump_vcpu(struct vcpu *vcpu, const char *what)
 	syms.lo = KVMBOX_KERNEL_BASE;
 	syms.hi = ~0ull;
 	if ((s.cs.selector & 3) == 0)
-		backtrace(vcpu->vm, s.cr3, r.rip, r.rbp, &syms);
+		backtrace(vcpu->vm, s.cr3, r.rip, r.rsp, r.rbp, &syms);
 	free(syms.elf);
 }

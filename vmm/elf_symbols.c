@@ -54,7 +54,8 @@ int elf_find_section(const void *buf, size_t len, const char *name,
 	return -1;
 }
 
-int elf_symbolize(const void *buf, size_t len, uint64_t addr, char *out, size_t out_size)
+int elf_symbolize(const void *buf, size_t len, uint64_t addr, char *out, size_t out_size,
+		  uint64_t *start)
 {
 	const uint8_t *b = buf;
 	Elf64_Ehdr eh;
@@ -95,6 +96,8 @@ int elf_symbolize(const void *buf, size_t len, uint64_t addr, char *out, size_t 
 		int nl = (int)strnlen(name, max < 200 ? max : 200);
 		snprintf(out, out_size, "%.*s+0x%llx", nl, name,
 			 (unsigned long long)(addr - best->st_value));
+		if (start)
+			*start = best->st_value;
 		return 0;
 	}
 	return -1;

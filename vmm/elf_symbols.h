@@ -10,8 +10,10 @@ int elf_find_section(const void *buf, size_t len, const char *name,
 
 /*
  * Write "function+0xoff" for addr (an unbiased ELF address) into out, from
- * the function symbols of .symtab. Returns 0, or -1 if there is no symtab or
- * no symbol covers addr. Never reads outside buf.
+ * the function symbols of .symtab, and the function's address into *start
+ * (if not NULL). Returns 0, or -1 if there is no symtab or no symbol covers
+ * addr. Never reads outside buf.
  */
-int elf_symbolize(const void *buf, size_t len, uint64_t addr, char *out, size_t out_size);
+int elf_symbolize(const void *buf, size_t len, uint64_t addr, char *out, size_t out_size,
+		  uint64_t *start);
 #endif

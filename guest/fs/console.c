@@ -73,6 +73,21 @@ ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write
 	return total;
 }
 
+ssize_t console_write_segs(struct file *f, const struct kvmbox_seg *segs, unsigned nr)
+{
+	uint32_t cpu = this_cpu()->cpu;
+	BUG_ON(cpu >= CONSOLE_CPUS || nr > KVMBOX_CONSOLE_MAX_SEGS);
+	struct kvmbox_hc_console *hc = &hc_args[cpu];
+	for (unsigned i = 0; i < nr; i++)
+		hc->segs[i] = segs[i];
+	hc->ret = 0;
+	hc->done = 0;
+	hc->fd = f->console_fd;
+	hc->nr_segs = nr;
+	hypercall(KVMBOX_HC_CONSOLE_WRITE, hc);
+	return hc->ret < 0 ? hc->ret : (ssize_t)hc->done;
+}
+
 /* ---- terminal ioctls ------------------------------------------------------- */
 
 #define TCGETS     0x5401

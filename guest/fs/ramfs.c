@@ -426,11 +426,53 @@ ssize_t inode_write_phys(struct inode *ip, uint64_t off, uint64_t len, uint64_t 
 	return (ssize_t)done;
 }
 
+/* A page of zeros to stand for holes in segment lists (never written). */
+static uint64_t zero_page;
+
+uint64_t inode_phys_segs(struct inode *ip, uint64_t off, uint64_t len, struct kvmbox_seg *segs,
+			 unsigned max, unsigned *nr)
+{
+	unsigned k = 0;
+	uint64_t done = 0;
+	if (off >= ip->size)
+		len = 0;
+	len = MIN(len, ip->size - MIN(off, ip->size));
+	while (done < len && k < max) {
+		uint64_t pos = off + done, n, pa;
+		uint64_t page = ip->u.reg.top ? page_of(ip, pos / PAGE_SIZE) : 0;
+		if (page) {
+			n = MIN(PAGE_SIZE - pos % PAGE_SIZE, len - done);
+			pa = page + pos % PAGE_SIZE;
+		} else if (pos < ip->u.reg.arch_len) {
+			/* Archive bytes are contiguous: up to the next private page. */
+			n = MIN(ip->u.reg.arch_len - pos, len - done);
+			if (ip->u.reg.top)
+				n = MIN(n, PAGE_SIZE - pos % PAGE_SIZE);
+			pa = ip->u.reg.arch_pa + pos;
+		} else {
+			if (!zero_page && !(zero_page = page_alloc_zeroed()))
+				break;
+			n = MIN(PAGE_SIZE - pos % PAGE_SIZE, len - done);
+			pa = zero_page;
+		}
+		if (k && segs[k - 1].gpa + segs[k - 1].len == pa && pa != zero_page) {
+			segs[k - 1].len += n;
+		} else {
+			segs[k].gpa = pa;
+			segs[k].len = n;
+			k++;
+		}
+		done += n;
+	}
+	*nr = k;
+	return done;
+}
+
 void inode_free_data(struct inode *ip)
 {
 	if (ip->kind == I_SYMLINK) {
 		if (ip->u.link.owned)
-			kfree((void *)ip->u.link.target);
+			pathbuf_free((char *)ip->u.link.target);
 		ip->u.link.target = NULL;
 		ip->u.link.owned = false;
 		return;

@@ -490,3 +490,134 @@ long sys_ftruncate(int fd, off_t len)
 
 long sys_fsync(int fd) { return fd_get(fd) ? 0 : -EBADF; }
 long sys_fdatasync(int fd) { return fd_get(fd) ? 0 : -EBADF; }
+
+/* ---- sendfile and the small ones ------------------------------------------ */
+
+/*
+ * sendfile: the source file's physical pages (archive or private) go to
+ * the console as hypercall segments, or into the destination file with
+ * pmem_copy: no bounce buffer either way.
+ */
+long sys_sendfile(int out_fd, int in_fd, uint64_t offp, size_t count)
+{
+	struct file *in = fd_get(in_fd), *out = fd_get(out_fd);
+	if (!in || !out || (in->flags & O_PATH) || (out->flags & O_PATH))
+		return -EBADF;
+	if ((in->flags & O_ACCMODE) == O_WRONLY || (out->flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	if (in->inode->kind != I_REG || (out->flags & O_APPEND))
+		return -EINVAL;
+	uint8_t ok = out->inode->kind;
+	if (ok != I_REG && ok != I_CONSOLE && ok != I_NULL && ok != I_ZERO && ok != I_RANDOM)
+		return -EINVAL;
+	int64_t off = in->pos;
+	if (offp) {
+		if (copy_from_user(&off, offp, sizeof(off)))
+			return -EFAULT;
+		if (off < 0)
+			return -EINVAL;
+	}
+	count = MIN(count, MAX_RW_COUNT);
+	ssize_t total = 0;
+	while ((size_t)total < count) {
+		struct kvmbox_seg segs[KVMBOX_CONSOLE_MAX_SEGS];
+		unsigned nr;
+		uint64_t want = inode_phys_segs(in->inode, (uint64_t)off, count - (size_t)total,
+						segs, ARRAY_SIZE(segs), &nr);
+		if (want == 0)
+			break;
+		ssize_t done = 0;
+		if (ok == I_CONSOLE) {
+			done = console_write_segs(out, segs, nr);
+		} else if (ok == I_REG) {
+			uint64_t pos = (uint64_t)out->pos;
+			for (unsigned s = 0; s < nr; s++) {
+				ssize_t n = inode_write_phys(out->inode, pos, segs[s].len, segs[s].gpa);
+				if (n < 0) {
+					if (!done)
+						done = n;
+					break;
+				}
+				pos += (uint64_t)n;
+				done += n;
+				if ((uint64_t)n < segs[s].len)
+					break;
+			}
+			out->pos = (off_t)pos;
+			if (done > 0)
+				out->inode->mtime_ns = out->inode->ctime_ns = fs_now();
+		} else {
+			done = (ssize_t)want;    /* /dev/null and friends swallow it */
+		}
+		if (done < 0) {
+			if (!total)
+				total = done;
+			break;
+		}
+		total += done;
+		off += done;
+		if ((uint64_t)done < want)
+			break;
+	}
+	if (total >= 0 || offp) {
+		if (offp) {
+			if (copy_to_user(offp, &off, sizeof(off)))
+				return -EFAULT;
+		} else {
+			in->pos = off;
+		}
+	}
+	return total;
+}
+
+#define LOCK_SH 1
+#define LOCK_EX 2
+#define LOCK_NB 4
+#define LOCK_UN 8
+
+/* One process at a time: every lock is granted. */
+long sys_flock(int fd, int op)
+{
+	if (!fd_get(fd))
+		return -EBADF;
+	int kind = op & ~LOCK_NB;
+	if (kind != LOCK_SH && kind != LOCK_EX && kind != LOCK_UN)
+		return -EINVAL;
+	return 0;
+}
+
+long sys_fadvise64(int fd, off_t off, off_t len, int advice)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	if (!seekable(f))
+		return -ESPIPE;
+	if (advice < 0 || advice > 5 || len < 0)
+		return -EINVAL;
+	return 0;
+}
+
+long sys_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	struct file *f = fd_get(fd);
+	if (!f || (f->flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if (mode & ~1)               /* only FALLOC_FL_KEEP_SIZE */
+		return -EOPNOTSUPP;
+	if (!seekable(f))
+		return -ESPIPE;
+	if (f->inode->kind != I_REG)
+		return S_ISDIR(f->inode->mode) ? -EISDIR : -ENODEV;
+	uint64_t end;
+	if (__builtin_add_overflow((uint64_t)off, (uint64_t)len, &end) || end > FILE_SIZE_MAX)
+		return -EFBIG;
+	if (!(mode & 1) && end > f->inode->size)
+		return inode_truncate(f->inode, end);
+	return 0;
+}
+
+long sys_sync(void) { return 0; }
+long sys_syncfs(int fd) { return fd_get(fd) ? 0 : -EBADF; }

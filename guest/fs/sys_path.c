@@ -7,6 +7,7 @@
 #include <fs.h>
 #include <lib.h>
 #include <mm.h>
+#include <platform.h>
 #include <syscalls.h>
 #include <uaccess.h>
 #include "../lib/pure/fsutil.h"
@@ -557,4 +558,179 @@ long sys_fchmod(int fd, mode_t mode)
 	if (!f || (f->flags & O_PATH))
 		return -EBADF;
 	return set_mode(f->inode, mode);
+}
+
+/* ---- links, times, owners, file system info -------------------------------- */
+
+long sys_symlinkat(uint64_t utarget, int newdirfd, uint64_t linkpath)
+{
+	struct kpath tk, kp;
+	struct nameidata nd;
+	int r = getname(utarget, &tk);
+	if (r)
+		return r;
+	if (tk.len == 0) {
+		putname(&tk);
+		return -ENOENT;
+	}
+	r = user_parent(newdirfd, linkpath, &kp, &nd);
+	if (r) {
+		putname(&tk);
+		return r;
+	}
+	struct inode *ip;
+	char *target = NULL;
+	if (nd.last_type != LAST_NORM || (lookup_last(&nd, &ip), ip)) {
+		r = -EEXIST;
+	} else if (nd.dir->kind != I_DIR) {
+		r = -EACCES;
+	} else if (nd.dir->nlink == 0) {
+		r = -ENOENT;
+	} else if (!(target = pathbuf_alloc()) || !(ip = inode_alloc(I_SYMLINK, S_IFLNK | 0777))) {
+		pathbuf_free(target);
+		r = -ENOMEM;
+	} else {
+		kmem_copy(target, tk.s, tk.len);
+		ip->u.link.target = target;
+		ip->u.link.owned = true;
+		ip->size = tk.len;
+		if ((r = dir_link(nd.dir, nd.last, nd.lastlen, ip, false))) {
+			inode_free_data(ip);
+			kfree(ip);
+		}
+	}
+	putname(&kp);
+	putname(&tk);
+	return r;
+}
+
+long sys_symlink(uint64_t target, uint64_t linkpath) { return sys_symlinkat(target, AT_FDCWD, linkpath); }
+
+long sys_linkat(int olddirfd, uint64_t oldpath, int newdirfd, uint64_t newpath, int flags)
+{
+	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	struct inode *ip;
+	int lf = (flags & AT_SYMLINK_FOLLOW ? LOOKUP_FOLLOW : 0) | (flags & AT_EMPTY_PATH ? LOOKUP_EMPTY : 0);
+	int r = user_path_at(olddirfd, oldpath, lf, &ip);
+	if (r)
+		return r;
+	if (S_ISDIR(ip->mode))
+		return -EPERM;
+	if (ip->nlink == 0 || ip->kind >= I_PROC_EXE)
+		return -ENOENT;
+	struct kpath kp;
+	struct nameidata nd;
+	if ((r = user_parent(newdirfd, newpath, &kp, &nd)))
+		return r;
+	struct inode *cur;
+	if (nd.last_type != LAST_NORM || (lookup_last(&nd, &cur), cur))
+		r = -EEXIST;
+	else if (nd.dir->kind != I_DIR)
+		r = -EACCES;
+	else if (nd.dir->nlink == 0)
+		r = -ENOENT;
+	else if (nd.slash)
+		r = -ENOENT;
+	else
+		r = dir_link(nd.dir, nd.last, nd.lastlen, ip, false);
+	putname(&kp);
+	return r;
+}
+
+long sys_link(uint64_t oldpath, uint64_t newpath)
+{
+	return sys_linkat(AT_FDCWD, oldpath, AT_FDCWD, newpath, 0);
+}
+
+#define UTIME_NOW  ((1l << 30) - 1)
+#define UTIME_OMIT ((1l << 30) - 2)
+
+long sys_utimensat(int dirfd, uint64_t path, uint64_t utimes, int flags)
+{
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	int64_t ts[4];               /* atime {sec, nsec}, mtime {sec, nsec} */
+	if (utimes) {
+		if (copy_from_user(ts, utimes, sizeof(ts)))
+			return -EFAULT;
+		for (int i = 0; i < 2; i++)
+			if (ts[2 * i + 1] != UTIME_NOW && ts[2 * i + 1] != UTIME_OMIT &&
+			    (ts[2 * i + 1] < 0 || ts[2 * i + 1] >= 1000000000))
+				return -EINVAL;
+	}
+	struct inode *ip;
+	int r;
+	if (path == 0) {             /* futimens: the dirfd itself */
+		struct file *f = fd_get(dirfd);
+		if (!f)
+			return dirfd == AT_FDCWD ? -EFAULT : -EBADF;
+		ip = f->inode;
+	} else {
+		int lf = (flags & AT_SYMLINK_NOFOLLOW ? 0 : LOOKUP_FOLLOW) | (flags & AT_EMPTY_PATH ? LOOKUP_EMPTY : 0);
+		if ((r = user_path_at(dirfd, path, lf, &ip)))
+			return r;
+	}
+	uint64_t now = fs_now();
+	for (int i = 0; i < 2; i++) {
+		uint64_t *t = i ? &ip->mtime_ns : &ip->atime_ns;
+		if (!utimes || ts[2 * i + 1] == UTIME_NOW)
+			*t = now;
+		else if (ts[2 * i + 1] != UTIME_OMIT)
+			*t = (uint64_t)ts[2 * i] * 1000000000ull + (uint64_t)ts[2 * i + 1];
+	}
+	ip->ctime_ns = now;
+	return 0;
+}
+
+/* Everyone is root and every file belongs to root: chown checks the path, changes nothing. */
+long sys_fchownat(int dirfd, uint64_t path, uid_t uid, gid_t gid, int flags)
+{
+	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+		return -EINVAL;
+	struct inode *ip;
+	int lf = (flags & AT_SYMLINK_NOFOLLOW ? 0 : LOOKUP_FOLLOW) | (flags & AT_EMPTY_PATH ? LOOKUP_EMPTY : 0);
+	return user_path_at(dirfd, path, lf, &ip);
+}
+
+long sys_chown(uint64_t path, uid_t uid, gid_t gid) { return sys_fchownat(AT_FDCWD, path, uid, gid, 0); }
+long sys_lchown(uint64_t path, uid_t uid, gid_t gid) { return sys_fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW); }
+long sys_fchown(int fd, uid_t uid, gid_t gid) { return fd_get(fd) ? 0 : -EBADF; }
+
+/* struct statfs of Linux x86-64 (asm-generic/statfs.h, 64-bit fields). */
+struct linux_statfs {
+	int64_t f_type, f_bsize;
+	uint64_t f_blocks, f_bfree, f_bavail, f_files, f_ffree;
+	int32_t f_fsid[2];
+	int64_t f_namelen, f_frsize, f_flags, f_spare[4];
+};
+_Static_assert(sizeof(struct linux_statfs) == 120, "struct statfs");
+
+static long statfs_to_user(uint64_t ubuf)
+{
+	struct linux_statfs s;
+	uint64_t *w = (uint64_t *)&s;
+	for (size_t i = 0; i < sizeof(s) / 8; i++)
+		w[i] = 0;
+	uint64_t free = pages_free();
+	s.f_type = 0x01021994;       /* TMPFS_MAGIC */
+	s.f_bsize = s.f_frsize = 4096;
+	s.f_blocks = free + (boot_info->mem_size >> 14);   /* a plausible total */
+	s.f_bfree = s.f_bavail = free;
+	s.f_files = s.f_blocks;
+	s.f_ffree = free;
+	s.f_namelen = NAME_MAX;
+	return copy_to_user(ubuf, &s, sizeof(s));
+}
+
+long sys_statfs(uint64_t path, uint64_t buf)
+{
+	struct inode *ip;
+	int r = user_path_at(AT_FDCWD, path, LOOKUP_FOLLOW, &ip);
+	return r ? r : statfs_to_user(buf);
+}
+
+long sys_fstatfs(int fd, uint64_t buf)
+{
+	return fd_get(fd) ? statfs_to_user(buf) : -EBADF;
 }

@@ -99,7 +99,7 @@ struct inode {
 		} dir;
 		struct {             /* I_SYMLINK: the target is not NUL-terminated */
 			const char *target;
-			bool owned;          /* kmalloc'd (else it points into the archive) */
+			bool owned;          /* a page of its own (else it points into the archive) */
 		} link;
 		int fd;              /* I_PROC_FDLINK */
 	} u;
@@ -178,6 +178,32 @@ long file_path(struct file *f, char *buf, size_t size);
 void file_get(struct file *f);
 void file_put(struct file *f);
 
+/*
+ * fd-layer syscalls not (yet) in syscalls.h / the syscall table (fs/poll.c,
+ * sys_file.c, sys_path.c): Linux semantics, same conventions.
+ */
+long sys_poll(uint64_t fds, uint64_t nfds, int timeout_ms);
+long sys_ppoll(uint64_t fds, uint64_t nfds, uint64_t tsp, uint64_t sigmask, size_t sigsetsize);
+long sys_select(int nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint64_t tv);
+long sys_pselect6(int nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint64_t ts, uint64_t sig);
+long sys_symlink(uint64_t target, uint64_t linkpath);
+long sys_symlinkat(uint64_t target, int newdirfd, uint64_t linkpath);
+long sys_link(uint64_t oldpath, uint64_t newpath);
+long sys_linkat(int olddirfd, uint64_t oldpath, int newdirfd, uint64_t newpath, int flags);
+long sys_utimensat(int dirfd, uint64_t path, uint64_t times, int flags);
+long sys_chown(uint64_t path, uid_t uid, gid_t gid);
+long sys_lchown(uint64_t path, uid_t uid, gid_t gid);
+long sys_fchown(int fd, uid_t uid, gid_t gid);
+long sys_fchownat(int dirfd, uint64_t path, uid_t uid, gid_t gid, int flags);
+long sys_statfs(uint64_t path, uint64_t buf);
+long sys_fstatfs(int fd, uint64_t buf);
+long sys_flock(int fd, int op);
+long sys_fadvise64(int fd, off_t off, off_t len, int advice);
+long sys_fallocate(int fd, int mode, off_t off, off_t len);
+long sys_sync(void);
+long sys_syncfs(int fd);
+long sys_sendfile(int out_fd, int in_fd, uint64_t offp, size_t count);
+
 /* ---- inside fs/ ------------------------------------------------------------ */
 
 /* ramfs.c */
@@ -202,6 +228,11 @@ uint64_t fs_now(void);
 ssize_t inode_read_phys(struct inode *ip, uint64_t off, uint64_t len, uint64_t dst_pa);
 ssize_t inode_write_phys(struct inode *ip, uint64_t off, uint64_t len, uint64_t src_pa);
 ssize_t inode_zero_phys(uint64_t dst_pa, uint64_t len);
+/* File bytes [off, off+len), clamped to EOF, as physical segments (holes map
+ * to a shared zero page: read-only use). Bytes covered; *nr segments. */
+struct kvmbox_seg;
+uint64_t inode_phys_segs(struct inode *ip, uint64_t off, uint64_t len, struct kvmbox_seg *segs,
+			 unsigned max, unsigned *nr);
 int inode_truncate(struct inode *ip, uint64_t size);
 void inode_free_data(struct inode *ip);
 extern struct inode *root_inode;
@@ -277,6 +308,8 @@ long dirbuf_finish(struct dirbuf *db);
 struct kiovec { uint64_t base, len; };
 ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write);
 long console_ioctl(struct file *f, unsigned long cmd, uint64_t arg);
+/* Write guest-physical segments (at most KVMBOX_CONSOLE_MAX_SEGS) to the console. */
+ssize_t console_write_segs(struct file *f, const struct kvmbox_seg *segs, unsigned nr);
 extern struct inode console_inode;
 
 /* devfs.c */

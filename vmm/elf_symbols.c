@@ -102,3 +102,31 @@ int elf_symbolize(const void *buf, size_t len, uint64_t addr, char *out, size_t 
 	}
 	return -1;
 }
+
+int elf_symbol_addr(const void *buf, size_t len, const char *name, uint64_t *addr)
+{
+	const uint8_t *b = buf;
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh, strtab;
+	size_t nlen = strlen(name);
+	if (header(b, len, &eh))
+		return -1;
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		if (shdr_at(b, len, &eh, i, &sh))
+			return -1;
+		if (sh.sh_type != SHT_SYMTAB || !in_file(len, &sh) ||
+		    shdr_at(b, len, &eh, sh.sh_link, &strtab) || !in_file(len, &strtab))
+			continue;
+		for (uint64_t k = 0; k < sh.sh_size / sizeof(Elf64_Sym); k++) {
+			Elf64_Sym s;
+			memcpy(&s, b + sh.sh_offset + k * sizeof(s), sizeof(s));
+			if (s.st_shndx == SHN_UNDEF || s.st_name >= strtab.sh_size ||
+			    nlen + 1 > strtab.sh_size - s.st_name ||
+			    memcmp(b + strtab.sh_offset + s.st_name, name, nlen + 1))
+				continue;
+			*addr = s.st_value;
+			return 0;
+		}
+	}
+	return -1;
+}

@@ -16,4 +16,7 @@ int elf_find_section(const void *buf, size_t len, const char *name,
  */
 int elf_symbolize(const void *buf, size_t len, uint64_t addr, char *out, size_t out_size,
 		  uint64_t *start);
+
+/* Address of the symbol called name in .symtab: 0 with *addr, or -1. */
+int elf_symbol_addr(const void *buf, size_t len, const char *name, uint64_t *addr);
 #endif

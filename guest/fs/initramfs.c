@@ -172,6 +172,6 @@ void initramfs_unpack(struct inode *root)
 			break;                    /* out of memory: stop here */
 		if (ip != &console_inode)
 			ip->mtime_ns = ip->ctime_ns = ip->atime_ns = mtime;
-		dir_link(dir, bname, blen, ip, true);
+		dir_link_hashed(dir, bname, blen, hash, ip, true);
 	}
 }

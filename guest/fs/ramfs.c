@@ -160,7 +160,7 @@ bool dir_empty(struct inode *dir)
 	return dir->u.dir.head == NULL;
 }
 
-static struct dentry *dentry_alloc(const char *name, size_t len, bool static_name)
+static struct dentry *dentry_alloc(const char *name, size_t len, uint32_t hash, bool static_name)
 {
 	struct dentry *d;
 	if (static_name) {
@@ -179,7 +179,7 @@ static struct dentry *dentry_alloc(const char *name, size_t len, bool static_nam
 		d->name = copy;
 	}
 	d->len = (uint16_t)len;
-	d->hash = fs_hash_name(name, len);
+	d->hash = hash;
 	return d;
 }
 
@@ -233,9 +233,15 @@ static void dentry_detach(struct dentry *d)
 
 int dir_link(struct inode *dir, const char *name, size_t len, struct inode *ip, bool static_name)
 {
+	return dir_link_hashed(dir, name, len, fs_hash_name(name, len), ip, static_name);
+}
+
+int dir_link_hashed(struct inode *dir, const char *name, size_t len, uint32_t hash,
+		    struct inode *ip, bool static_name)
+{
 	if (len > NAME_MAX)
 		return -ENAMETOOLONG;
-	struct dentry *d = dentry_alloc(name, len, static_name);
+	struct dentry *d = dentry_alloc(name, len, hash, static_name);
 	if (!d)
 		return -ENOMEM;
 	dentry_attach(d, dir, ip);
@@ -269,7 +275,7 @@ int dir_rename(struct dentry *d, struct inode *newdir, const char *name, size_t 
 {
 	if (len > NAME_MAX)
 		return -ENAMETOOLONG;
-	struct dentry *nd = dentry_alloc(name, len, false);
+	struct dentry *nd = dentry_alloc(name, len, fs_hash_name(name, len), false);
 	if (!nd)
 		return -ENOMEM;
 	if (victim) {

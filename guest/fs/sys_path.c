@@ -72,7 +72,7 @@ static int open_inode(struct inode *start, const char *path, size_t len, int fla
 			ip = inode_alloc(I_REG, S_IFREG | (mode & ~cur_umask() & 07777));
 			if (!ip)
 				return -ENOMEM;
-			r = dir_link(nd.dir, nd.last, nd.lastlen, ip, false);
+			r = dir_link_hashed(nd.dir, nd.last, nd.lastlen, nd.hash, ip, false);
 			if (r) {
 				kfree(ip);
 				return r;
@@ -350,7 +350,7 @@ long sys_mkdirat(int dirfd, uint64_t path, mode_t mode)
 		r = -ENOENT;
 	} else if (!(ip = inode_alloc(I_DIR, S_IFDIR | (mode & ~cur_umask() & 01777)))) {
 		r = -ENOMEM;
-	} else if ((r = dir_link(nd.dir, nd.last, nd.lastlen, ip, false))) {
+	} else if ((r = dir_link_hashed(nd.dir, nd.last, nd.lastlen, nd.hash, ip, false))) {
 		kfree(ip);
 	}
 	putname(&kp);
@@ -594,7 +594,7 @@ long sys_symlinkat(uint64_t utarget, int newdirfd, uint64_t linkpath)
 		ip->u.link.target = target;
 		ip->u.link.owned = true;
 		ip->size = tk.len;
-		if ((r = dir_link(nd.dir, nd.last, nd.lastlen, ip, false))) {
+		if ((r = dir_link_hashed(nd.dir, nd.last, nd.lastlen, nd.hash, ip, false))) {
 			inode_free_data(ip);
 			kfree(ip);
 		}
@@ -633,7 +633,7 @@ long sys_linkat(int olddirfd, uint64_t oldpath, int newdirfd, uint64_t newpath, 
 	else if (nd.slash)
 		r = -ENOENT;
 	else
-		r = dir_link(nd.dir, nd.last, nd.lastlen, ip, false);
+		r = dir_link_hashed(nd.dir, nd.last, nd.lastlen, nd.hash, ip, false);
 	putname(&kp);
 	return r;
 }

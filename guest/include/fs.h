@@ -217,6 +217,8 @@ void inode_release(struct inode *ip);    /* frees if nlink == 0 and refs == 0 */
 struct dentry *dir_find(struct inode *dir, const char *name, size_t len, uint32_t hash);
 /* Link ip into dir as name (copied unless static_name). */
 int dir_link(struct inode *dir, const char *name, size_t len, struct inode *ip, bool static_name);
+int dir_link_hashed(struct inode *dir, const char *name, size_t len, uint32_t hash,
+		    struct inode *ip, bool static_name);  /* hash = fs_hash_name(name) */
 void dir_unlink(struct dentry *d);       /* drops ip's link count (not freed here) */
 /* Move d to newdir/name, replacing victim (unlinked, released) when not NULL. */
 int dir_rename(struct dentry *d, struct inode *newdir, const char *name, size_t len,

@@ -56,10 +56,14 @@ int cpio_next_fast(const void *buf, size_t len, size_t *off, struct cpio_entry *
 	e->mode = hex8_swar(h + 6 + 8 * 1);
 	e->uid = 0;
 	e->gid = 0;
-	e->nlink = hex8_swar(h + 6 + 8 * 4);
+	e->nlink = 1;
 	e->mtime = hex8_swar(h + 6 + 8 * 5);
-	e->rdevmajor = hex8_swar(h + 6 + 8 * 9);
-	e->rdevminor = hex8_swar(h + 6 + 8 * 10);
+	e->rdevmajor = e->rdevminor = 0;
+	uint32_t type = e->mode & 0170000;
+	if (type == 0020000 || type == 0060000) {     /* device nodes only */
+		e->rdevmajor = hex8_swar(h + 6 + 8 * 9);
+		e->rdevminor = hex8_swar(h + 6 + 8 * 10);
+	}
 	e->data = b + data_off;
 	e->size = size;
 	e->data_offset = data_off;

@@ -12,7 +12,8 @@ uint32_t fs_hash_name(const char *name, size_t len);
 /*
  * cpio_next() with the same contract and the same bounds checks, but it
  * decodes the hex fields eight digits at a time (SWAR) and skips fields the
- * file layer does not use (ino, uid, gid, devmajor/minor, check are 0).
+ * file layer does not use (ino, uid, gid, check are 0, nlink 1; rdevmajor/minor
+ * are read for device nodes only).
  * Digits are not validated one by one: a non-hex digit yields a wrong but
  * bounded number that the bounds checks then judge. It costs ~15x fewer
  * instructions per member than cpio_next, which matters where CPL0 code is

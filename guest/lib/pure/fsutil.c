@@ -11,7 +11,7 @@ uint32_t fs_hash_name(const char *name, size_t len)
 	return h;
 }
 
-uint32_t hex8_swar(const void *p)
+static inline __attribute__((always_inline)) uint32_t hex8(const void *p)
 {
 	uint64_t x = *(const u64_unaligned *)p;   /* digit 0 in the low byte */
 	/* Per byte: '0'-'9' -> c & 15; 'a'-'f' / 'A'-'F' -> (c & 15) + 9 (bit 6 set). */
@@ -22,6 +22,8 @@ uint32_t hex8_swar(const void *p)
 	v = ((v & 0xffffull) << 16) | ((v >> 32) & 0xffffull);
 	return (uint32_t)v;
 }
+
+uint32_t hex8_swar(const void *p) { return hex8(p); }
 
 #define NEWC_HDR 110
 static size_t align4(size_t x) { return (x + 3) & ~(size_t)3; }
@@ -41,28 +43,28 @@ int cpio_next_fast(const void *buf, size_t len, size_t *off, struct cpio_entry *
 		return -1;
 	/* Field i is at h + 6 + 8 * i: ino mode uid gid nlink mtime filesize
 	 * devmajor devminor rdevmajor rdevminor namesize check. */
-	size_t namesize = hex8_swar(h + 6 + 8 * 11);
+	size_t namesize = hex8(h + 6 + 8 * 11);
 	if (namesize == 0 || namesize > len - o - NEWC_HDR)
 		return -1;
 	if (h[NEWC_HDR + namesize - 1] != '\0')
 		return -1;
 	size_t data_off = align4(o + NEWC_HDR + namesize);
-	size_t size = hex8_swar(h + 6 + 8 * 6);
+	size_t size = hex8(h + 6 + 8 * 6);
 	if (data_off > len || size > len - data_off)
 		return -1;
 	e->name = (const char *)h + NEWC_HDR;
 	e->namelen = namesize - 1;
 	e->ino = 0;
-	e->mode = hex8_swar(h + 6 + 8 * 1);
+	e->mode = hex8(h + 6 + 8 * 1);
 	e->uid = 0;
 	e->gid = 0;
 	e->nlink = 1;
-	e->mtime = hex8_swar(h + 6 + 8 * 5);
+	e->mtime = hex8(h + 6 + 8 * 5);
 	e->rdevmajor = e->rdevminor = 0;
 	uint32_t type = e->mode & 0170000;
 	if (type == 0020000 || type == 0060000) {     /* device nodes only */
-		e->rdevmajor = hex8_swar(h + 6 + 8 * 9);
-		e->rdevminor = hex8_swar(h + 6 + 8 * 10);
+		e->rdevmajor = hex8(h + 6 + 8 * 9);
+		e->rdevminor = hex8(h + 6 + 8 * 10);
 	}
 	e->data = b + data_off;
 	e->size = size;

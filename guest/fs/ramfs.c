@@ -262,6 +262,7 @@ void dir_unlink(struct dentry *d)
 	dentry_detach(d);
 	if (S_ISDIR(ip->mode)) {
 		ip->nlink = 0;
+		ip->u.dir.parent = ip;   /* its old parent may go away: ".." is itself now */
 		d->dir->nlink--;
 	} else {
 		ip->nlink--;

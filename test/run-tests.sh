@@ -355,6 +355,18 @@ case_e2e_verbose_enosys() { # libc: --verbose reports syscall 999 once although 
 	finish
 }
 
+case_e2e_verbose_each() { # libc: --verbose names every distinct unknown number, in and past the table
+	local l=$1 nr n
+	prepare "$l" enosys
+	kvm --verbose ./enosys
+	expect_rc 0
+	for nr in 999 511 512 100000; do
+		n=$(grep -cw -- "$nr" "$W/k.err")
+		[ "$n" = 1 ] || problem "--verbose: $n stderr lines name syscall $nr, expected exactly 1"
+	done
+	finish
+}
+
 case_e2e_crash() { # libc prog: fatal signal -> 128+N and a crash report with Linux's si_code/si_addr
 	local l=$1 p=$2 sig=${CRASH_SIG[$2]}
 	local name=${SIG_NAME[$sig]} fn=trigger_${2#crash_}
@@ -543,6 +555,7 @@ for l in $LIBCS; do
 	add e2e/$l/efault kvm case_e2e_same $l efault
 	add e2e/$l/enosys kvm case_e2e_same $l enosys
 	add e2e/$l/enosys-verbose kvm case_e2e_verbose_enosys $l
+	add e2e/$l/enosys-verbose-each kvm case_e2e_verbose_each $l
 	add e2e/$l/clock kvm case_e2e_clock $l
 	add e2e/$l/uname kvm case_e2e_props $l uname
 	add e2e/$l/ids kvm case_e2e_props $l ids

@@ -18,7 +18,7 @@ E2E_GLIBC     := $(E2E_PROGS:%=$(BUILD)/test/glibc/%)
 E2E_PIE       := $(BUILD)/test/musl/hello-pie $(BUILD)/test/glibc/hello-pie
 BAD           := $(BUILD)/test/bad
 BAD_FIXTURES  := $(BAD)/dynamic $(BAD)/truncated-phdrs $(BAD)/truncated-half $(BAD)/elf32 \
-	$(BAD)/aarch64 $(BAD)/text.txt $(BAD)/directory
+	$(BAD)/aarch64 $(BAD)/text.txt $(BAD)/directory $(BAD)/empty $(BAD)/object.o $(BAD)/bigendian
 
 .PHONY: images images-test
 images: $(BUILD)/images/hello-musl
@@ -100,3 +100,20 @@ $(BAD)/text.txt:
 $(BAD)/directory:
 	$(call say,GEN,$@)
 	$(Q)mkdir -p $@
+
+$(BAD)/empty:
+	$(call say,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q): > $@ && chmod +x $@
+
+# A relocatable object (ET_REL), not an executable.
+$(BAD)/object.o: test/e2e/progs/hello.c
+	$(call say,GCC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)gcc -c -o $@ $<
+
+# e_ident[EI_DATA] (offset 5) = ELFDATA2MSB.
+$(BAD)/bigendian: $(BUILD)/test/musl/hello
+	$(call say,GEN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)cp $< $@.tmp && printf '\002' | dd of=$@.tmp bs=1 seek=5 conv=notrunc status=none && mv $@.tmp $@

@@ -449,6 +449,40 @@ case_err_bad() { # fixture status reason: the fixture copied in as ./NAME
 	finish
 }
 
+case_e2e_abs_path() { # libc: an absolute program path runs at its own path, argv[0] as given
+	local l=$1
+	prepare "$l" hello
+	kvm "$W/k/hello" x 'y z'
+	(cd "$W/n" && native "$W/k/hello" x 'y z')
+	compare_native
+	finish
+}
+
+case_e2e_rel_subdir() { # libc: sub/dir/prog lands at /work/sub/dir/prog, argv[0] unchanged
+	local l=$1
+	prepare "$l" cwd
+	mkdir -p "$W/k/sub/dir"
+	mv "$W/k/cwd" "$W/k/sub/dir/cwd"
+	kvm sub/dir/cwd
+	expect_rc 0
+	expect_out_is "cwd=/work
+argv0=sub/dir/cwd
+stat(argv[0]): regular file
+stat(cwd/basename): No such file or directory"
+	finish
+}
+
+case_e2e_mem() { # libc: --mem sizes that must work
+	local l=$1 m
+	prepare "$l" hello
+	(cd "$W/n" && native ./hello mem)
+	for m in 32M 64M 1G 2048M; do
+		kvm --mem "$m" ./hello mem
+		compare_native
+	done
+	finish
+}
+
 case_err_missing() {
 	mkdir -p "$W/k" && cd "$W/k" || exit 1
 	kvm ./does-not-exist arg
@@ -563,6 +597,9 @@ for l in $LIBCS; do
 		add e2e/$l/$p kvm case_e2e_crash $l $p
 	done
 	add e2e/$l/timeout kvm case_e2e_timeout $l
+	add e2e/$l/abs-path kvm case_e2e_abs_path $l
+	add e2e/$l/rel-subdir kvm case_e2e_rel_subdir $l
+	add e2e/$l/mem-sizes kvm case_e2e_mem $l
 	add initrd/$l/prog kvm case_initrd_prog $l
 done
 add e2e/demo kvm case_e2e_demo
@@ -576,6 +613,9 @@ add err/truncated-phdrs kvm case_err_bad truncated-phdrs 126 truncated
 add err/truncated-half kvm case_err_bad truncated-half 126 truncated
 add err/dynamic kvm case_err_bad dynamic 126 /lib64/ld-linux-x86-64.so.2
 add err/directory kvm case_err_bad directory 126 directory
+add err/empty-file kvm case_err_bad empty 126 "not an ELF"
+add err/object-file kvm case_err_bad object.o 126 "./object.o"
+add err/big-endian kvm case_err_bad bigendian 126 "big-endian"
 add err/mem-bogus kvm case_err 125 bogus --mem bogus "$B/test/musl/hello"
 add err/file-missing kvm case_err 125 /nonexistent --file /nonexistent "$B/test/musl/hello"
 add err/unknown-option kvm case_err 125 --no-such-option --no-such-option "$B/test/musl/hello"

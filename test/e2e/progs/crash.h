@@ -33,7 +33,12 @@ static void crash_setup(int argc, char **argv, const char *what)
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_sigaction = crash_on_signal;
 		sa.sa_flags = SA_SIGINFO;
-		int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
+		/* An alternate stack, so that a stack overflow can be caught too. */
+		static char altstack[64 * 1024];
+		stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+		sigaltstack(&ss, NULL);
+		sa.sa_flags |= SA_ONSTACK;
+		int sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP };
 		for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 			sigaction(sigs[i], &sa, NULL);
 	}

@@ -89,11 +89,16 @@ excerpt() { # file [lines]: the first lines of a file, indented, for a FAIL's de
 }
 
 # Run a command with the wall-clock limit: run_limited OUT cmd...
-# -> OUT.out OUT.err OUT.rc (OUT.hung if the limit killed it). stdin is $STDIN or /dev/null.
+# -> OUT.out OUT.err OUT.rc (OUT.hung if the limit killed it). stdin is $STDIN or
+# /dev/null; MERGE=1 sends stderr to OUT.out too.
 run_limited() {
 	local o=$1; shift
 	local t0=$SECONDS
-	timeout -k 5 "$LIMIT" "$@" <"${STDIN:-/dev/null}" >"$o.out" 2>"$o.err"
+	if [ -n "${MERGE:-}" ]; then # stdout and stderr into one file, in the order written
+		timeout -k 5 "$LIMIT" "$@" <"${STDIN:-/dev/null}" >"$o.out" 2>&1; : >"$o.err"
+	else
+		timeout -k 5 "$LIMIT" "$@" <"${STDIN:-/dev/null}" >"$o.out" 2>"$o.err"
+	fi
 	echo $? >"$o.rc"
 	if (( SECONDS - t0 >= LIMIT )); then echo "killed after ${LIMIT}s" >"$o.hung"; fi
 	return 0
@@ -293,6 +298,15 @@ case_e2e_env_edge() { # libc: an '=' in a value, an empty value, no variables
 	compare_native
 	kvm ./env
 	(cd "$W/n" && native env -i ./env)
+	compare_native
+	finish
+}
+
+case_e2e_stdio_merged() { # libc: 2>&1 keeps the order in which the program wrote
+	local l=$1
+	prepare "$l" stdio
+	MERGE=1 kvm ./stdio
+	(cd "$W/n" && MERGE=1 native ./stdio)
 	compare_native
 	finish
 }
@@ -606,6 +620,7 @@ for l in $LIBCS; do
 	add e2e/$l/cwd kvm case_e2e_cwd $l
 	add e2e/$l/stdio kvm case_e2e_same $l stdio
 	add e2e/$l/stdin kvm case_e2e_stdin $l
+	add e2e/$l/stdio-merged kvm case_e2e_stdio_merged $l
 	add e2e/$l/efault kvm case_e2e_same $l efault
 	add e2e/$l/enosys kvm case_e2e_same $l enosys
 	add e2e/$l/enosys-verbose kvm case_e2e_verbose_enosys $l

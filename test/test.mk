@@ -11,7 +11,7 @@ UNIT_BINS :=
 define unit_test # name, sources under test, extra libs
 ifeq ($$(words $$(wildcard test/unit/$(1).c $(2))),$$(words test/unit/$(1).c $(2)))
 UNIT_BINS += $$(BUILD)/test/unit/$(1)
-$$(BUILD)/test/unit/$(1): test/unit/$(1).c $(2) test/unit/unit.h
+$$(BUILD)/test/unit/$(1): test/unit/$(1).c $(2) test/unit/unit.h $$(wildcard $(2:.c=.h) shared/*.h)
 	$$(call say,CC,$$@)
 	$$(Q)mkdir -p $$(dir $$@)
 	$$(Q)$$(CC) $$(UNIT_CFLAGS) -o $$@ test/unit/$(1).c $(2) $(3)

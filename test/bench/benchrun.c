@@ -1,14 +1,15 @@
 /*
  * benchrun: wall time and peak RSS of whole commands, interleaved in one run.
  *
- *   benchrun [-n RUNS] [-w WARMUP] [-o FILE] -- NAME CMD [ARGS...] [:: NAME CMD [ARGS...]]...
+ *   benchrun [-n RUNS] [-w WARMUP] [-o FILE] [-p PIDFILE] -- NAME CMD [ARGS...] [:: NAME CMD [ARGS...]]...
  *
  * Each round runs every command once, in the order given (round-robin, so
  * machine noise hits all commands alike and ratios stay meaningful); the
  * first WARMUP rounds are not recorded. A run is posix_spawn (stdin and
  * stdout /dev/null, stderr kept) to wait4 return, timed with CLOCK_MONOTONIC;
  * wait4's rusage gives the child's peak RSS (ru_maxrss) and minor faults.
- * Any run that does not exit 0 aborts the benchmark (status 1).
+ * Any run that does not exit 0 aborts the benchmark (status 1). -p writes
+ * benchrun's own pid to PIDFILE first (for trace-breakdown.sh).
  *
  * Output, one line per command (times in µs, RSS in KiB), to stdout and FILE:
  *   NAME runs=N median=.. min=.. p90=.. max=.. mean=.. maxrss_kib=.. minflt=..
@@ -96,14 +97,14 @@ static void run_once(struct cmd *c, int slot)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: benchrun [-n RUNS] [-w WARMUP] [-o FILE] -- NAME CMD [ARGS...] [:: NAME CMD...]...\n");
+	fprintf(stderr, "usage: benchrun [-n RUNS] [-w WARMUP] [-o FILE] [-p PIDFILE] -- NAME CMD [ARGS...] [:: NAME CMD...]...\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	int runs = 30, warmup = 3;
-	const char *out = NULL;
+	const char *out = NULL, *pidfile = NULL;
 	int i = 1;
 	for (; i < argc && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "-n") && i + 1 < argc)
@@ -112,6 +113,8 @@ int main(int argc, char **argv)
 			warmup = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "-o") && i + 1 < argc)
 			out = argv[++i];
+		else if (!strcmp(argv[i], "-p") && i + 1 < argc)
+			pidfile = argv[++i];
 		else
 			usage();
 	}
@@ -137,6 +140,13 @@ int main(int argc, char **argv)
 	}
 	if (!ncmd)
 		usage();
+	if (pidfile) {
+		FILE *p = fopen(pidfile, "w");
+		if (!p || fprintf(p, "%d\n", (int)getpid()) < 0 || fclose(p)) {
+			perror(pidfile);
+			return 1;
+		}
+	}
 
 	for (int r = 0; r < warmup; r++)
 		for (int k = 0; k < ncmd; k++)

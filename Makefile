@@ -15,7 +15,7 @@ HOST_LDLIBS := -lfdt -lpthread
 # user's FPU state), no red zone (interrupts push onto the kernel stack),
 # linked at -2 GiB (shared/boot.h).
 GUEST_CC     := gcc
-GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+GUEST_CFLAGS := -std=gnu11 -O2 -g -flto -Wall -Wextra -Werror -Wno-unused-parameter \
 	-ffreestanding -fno-builtin -nostdlib -fno-pie -fno-pic -fno-stack-protector \
 	-fno-omit-frame-pointer -mno-red-zone -mgeneral-regs-only -mcmodel=kernel \
 	-fno-asynchronous-unwind-tables -fcf-protection=none -mno-sse -mno-mmx \
@@ -38,7 +38,7 @@ KERNEL := $(BUILD)/guest/kernel.elf
 all: $(KVMBOX) $(KERNEL)
 
 # ---- dependencies (Debian packages) ---------------------------------------
-DEB_PKGS := gcc make libfdt-dev musl-tools busybox-static cpio gdb
+DEB_PKGS := gcc make libc6-dev libfdt-dev musl-tools busybox-static cpio gdb
 deps:
 	$(Q)./images/ensure-deps.sh $(DEB_PKGS)
 

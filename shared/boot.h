@@ -85,6 +85,7 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_kernel_header, 96);
 #define KVMBOX_BOOT_CPL0_EMULATED (1ull << 0) /* bulk memory ops go to HC_MEMOP */
 #define KVMBOX_BOOT_VERBOSE       (1ull << 1) /* report unknown syscalls (HC_NOTICE) */
 #define KVMBOX_BOOT_1G_PAGES      (1ull << 2) /* direct map uses 1 GiB pages */
+#define KVMBOX_BOOT_TEST_FAULT    (1ull << 3) /* tests only: the kernel faults at boot (panic path) */
 
 /* kvmbox_boot_vma.flags */
 #define KVMBOX_VMA_READ     (1u << 0)

@@ -32,7 +32,7 @@ struct kvmbox_stop_record {
 	uint32_t cpu;
 	uint32_t pid, tid;
 	int32_t signo, si_code;   /* for SIGNAL, BREAKPOINT, SINGLESTEP, WATCHPOINT */
-	uint64_t si_addr;
+	uint64_t fault_addr;       /* si_addr (named so: glibc makes si_addr a macro) */
 	uint64_t syscall_nr;      /* for SYSCALL_ENTRY/EXIT */
 	uint64_t args[6];
 	int64_t retval;           /* for SYSCALL_EXIT */

@@ -156,7 +156,8 @@ void boot_and_run(const struct options *o, struct program *prog)
 		       vm->fdt, vm->boot_info);
 
 	vm->boot_flags = (cpl0_emulated() ? KVMBOX_BOOT_CPL0_EMULATED : 0) |
-			 (o->verbose ? KVMBOX_BOOT_VERBOSE : 0) | (vm->pdpe1gb ? KVMBOX_BOOT_1G_PAGES : 0);
+			 (o->verbose ? KVMBOX_BOOT_VERBOSE : 0) | (vm->pdpe1gb ? KVMBOX_BOOT_1G_PAGES : 0) |
+			 (getenv("KVMBOX_TEST_KERNEL_FAULT") ? KVMBOX_BOOT_TEST_FAULT : 0);
 	int khz = vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, (void *)0);
 	/* The guest clock: one (TSC, CLOCK_REALTIME) pair taken back to back. */
 	uint64_t tsc = cpu_read_tsc(vcpu);

@@ -33,6 +33,8 @@ enum { KEY_SYSCALLS = KVMBOX_MAX_SYSCALLS, KEY_TRAPS = 256, KEY_OTHER = KEY_SYSC
 static struct {
 	struct vm *vm;
 	bool sync_regs;           /* regs/sregs come in kvm_run (KVM_CAP_SYNC_REGS) */
+	unsigned long entries;    /* kernel entries from user mode so far */
+	unsigned long trace_entry; /* KVMBOX_CPL0_TRACE: the entry whose rips to list */
 	bool in_user;             /* user code has run at least once */
 	int prev_cpl;
 	bool returning;           /* the instruction at the last exit returns to user */
@@ -121,6 +123,8 @@ void cpl0_count_start(struct vcpu *vcpu)
 	}
 	c.vm = vcpu->vm;
 	c.key = -1;
+	const char *t = getenv("KVMBOX_CPL0_TRACE");
+	c.trace_entry = t ? strtoul(t, NULL, 0) : 0;
 	find_symbols(vcpu->vm->kernel_path);
 	atexit(report);
 }
@@ -161,6 +165,9 @@ void cpl0_count_step(struct vcpu *vcpu)
 	const struct kvmbox_kernel_header *h = &vcpu->vm->khdr;
 	int cpl = s->cs.selector & 3;  /* in 64-bit mode CPL = CS.RPL (SDM vol. 3A 5.5) */
 
+	/* KVMBOX_CPL0_TRACE=N: list the rips of kernel entry number N (for profiling paths). */
+	if (c.trace_entry && c.entries == c.trace_entry && cpl == 0)
+		fprintf(stderr, "kvmbox: cpl0 trace %lu: rip %#llx\n", c.entries, (unsigned long long)r->rip);
 	/* The instruction just executed ran at the previous exit's CPL. */
 	if (c.prev_cpl == 0) {
 		if (!c.in_user)
@@ -177,6 +184,7 @@ void cpl0_count_step(struct vcpu *vcpu)
 	}
 	if (cpl == 0 && (c.prev_cpl != 0 || user_ran)) {
 		/* An entry from user mode begins: name it by where it came in. */
+		c.entries++;
 		uint64_t stubs_end = c.stubs_end ? c.stubs_end : h->isr_stubs + 256 * h->isr_stub_size;
 		c.count = 0;
 		if (r->rip == h->syscall_entry)

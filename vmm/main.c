@@ -1,5 +1,4 @@
 /* kvmbox command line: `kvmbox run [OPTIONS] PROGRAM [ARGS...]` and friends. */
-/* kvmbox headers before <signal.h>, whose si_addr macro would rename a shared/debug.h field. */
 #include "boot.h"
 #include "log.h"
 #include "options.h"

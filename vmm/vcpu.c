@@ -1,8 +1,4 @@
 /* The vCPU run loop: KVM_RUN, EINTR retry, one handler per exit reason (api.rst 5 "The kvm_run structure"). */
-/*
- * The kvmbox headers come before <signal.h>: glibc defines si_addr as a
- * macro, which would rename kvmbox_stop_record.si_addr (shared/debug.h).
- */
 #include "cpl0_count.h"
 #include "crash_report.h"
 #include "hypercall.h"

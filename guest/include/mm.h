@@ -25,6 +25,7 @@
 /* Physical page allocator. Pages come back zeroed from page_alloc_zeroed. */
 uint64_t page_alloc(void);          /* 0 when out of memory; contents undefined */
 uint64_t page_alloc_zeroed(void);   /* 0 when out of memory */
+uint64_t page_alloc_fresh(void);    /* a never-used (zero) frame, or 0 when none are left */
 void page_get(uint64_t pa);         /* one more user of the frame */
 void page_put(uint64_t pa);         /* one less; freed at zero */
 uint32_t page_refcount(uint64_t pa);
@@ -36,6 +37,7 @@ struct vma {
 	uint64_t start, end;     /* [start, end), page aligned */
 	uint32_t flags;          /* KVMBOX_VMA_* (shared/boot.h) */
 	uint32_t reserved;
+	uint64_t pte_bits;       /* P|U|W|NX for a page of this VMA: vma_pte_flags(flags) | PTE_P */
 	struct vma *next;        /* sorted by start */
 };
 
@@ -45,6 +47,7 @@ struct mm {
 	uint64_t brk_start, brk; /* heap: [brk_start, brk) */
 	uint64_t mmap_base;      /* next top-down mmap search start */
 	uint64_t stack_top;
+	struct vma *vma_cache;   /* the last VMA vma_find returned; reset when the list changes */
 	int users;
 };
 
@@ -52,11 +55,14 @@ struct mm {
 uint64_t *pte_walk(uint64_t pml4, uint64_t va, bool create); /* leaf PTE or NULL */
 int map_page(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags); /* 0 or -ENOMEM */
 void invlpg(uint64_t va);
+typedef void (*pte_fn)(uint64_t *pte, uint64_t va, void *ctx);
+void pt_for_each(uint64_t pml4, uint64_t start, uint64_t end, pte_fn fn, void *ctx);
 
 /* VMAs. */
 struct vma *vma_find(struct mm *mm, uint64_t addr);  /* the VMA containing addr, or NULL */
 int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags); /* 0 or -errno */
 int vma_remove(struct mm *mm, uint64_t start, uint64_t end); /* unmaps and frees pages */
+void unmap_pages(struct mm *mm, uint64_t start, uint64_t end); /* frees the frames, keeps the VMAs */
 uint64_t vma_find_free(struct mm *mm, uint64_t len); /* top-down search below mmap_base; 0 if none */
 int vma_protect(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags);
 /* Leaf PTE permission bits (U, W, NX) for VMA flags. */

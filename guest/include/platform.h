@@ -14,6 +14,8 @@ void hypercall(unsigned nr, void *arg);
  */
 void pmem_zero(uint64_t pa, size_t len);
 void pmem_copy(uint64_t dst_pa, uint64_t src_pa, size_t len);
+/* Zero n (<= KVMBOX_MEMOP_MAX_SEGS) whole pages at once. */
+void pmem_zero_pages(const uint64_t *pas, unsigned n);
 /* Same, on kernel virtual addresses (direct map or kernel image). */
 void kmem_copy(void *dst, const void *src, size_t len);
 void kmem_zero(void *dst, size_t len);

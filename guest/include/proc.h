@@ -84,7 +84,8 @@ struct percpu {
 	struct thread *current;  /* 24 */
 	uint32_t cpu;            /* 32 */
 	uint32_t work;           /* 36: nonzero: take the slow path back to user mode */
-	uint64_t reserved[2];    /* 40 */
+	struct mm *mm;           /* 40: the current thread's address space */
+	uint64_t reserved;       /* 48 */
 	struct tss tss;          /* 56: rsp0 at 60 */
 	uint8_t pad0[8];
 	uint64_t gdt[KVMBOX_GDT_ENTRIES]; /* 168 */

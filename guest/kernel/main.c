@@ -34,6 +34,8 @@ noreturn void kmain(uint64_t fdt_pa, uint64_t boot_info_pa)
 	hypercall(KVMBOX_HC_SHARED_PAGE, &shp);
 
 	palloc_init();
+	if (unlikely(boot_flags & KVMBOX_BOOT_TEST_FAULT))
+		*(volatile uint64_t *)0xdead000 = 0; /* the test suite's kernel fault: must panic (125) */
 
 	const struct kvmbox_boot_process *bp = &boot_info->init;
 	struct mm *mm = &init_mm;
@@ -63,6 +65,7 @@ noreturn void kmain(uint64_t fdt_pa, uint64_t boot_info_pa)
 	t->tid = 1;
 	t->kstack_top = (uint64_t)&init_kstack[KSTACK_SIZE];
 	pc->current = t;
+	pc->mm = mm;
 	pc->kstack_top = t->kstack_top;
 
 	if (fs_init_process(p, bp->cwd))

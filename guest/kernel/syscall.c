@@ -1,5 +1,6 @@
 /* The syscall table (Linux x86-64 numbers) and the slow dispatch path. */
 #include "syscalls.h"
+#include "fs.h"
 #include "syscall_nr.h"
 #include "proc.h"
 #include "platform.h"
@@ -38,6 +39,9 @@ const syscall_fn syscall_table[NR_SYSCALLS] = {
 	S(rt_sigaction), S(rt_sigprocmask), S(prlimit64), S(getrlimit),
 	S(sched_getaffinity), S(sched_yield), S(nanosleep), S(clock_nanosleep),
 	S(sysinfo), S(getgroups), S(kill), S(tgkill), S(tkill),
+	S(poll), S(ppoll), S(select), S(pselect6), S(symlink), S(symlinkat), S(link), S(linkat),
+	S(utimensat), S(chown), S(lchown), S(fchown), S(fchownat), S(statfs), S(fstatfs),
+	S(flock), S(fadvise64), S(fallocate), S(sync), S(syncfs), S(sendfile),
 	/* Both libcs probe these and fall back cleanly on ENOSYS: no notice. */
 	[SYS_rseq] = FN(sys_enosys_quiet),
 };
@@ -61,17 +65,29 @@ struct trap_frame *current_frame(void)
 	return (struct trap_frame *)(this_cpu()->kstack_top - sizeof(struct trap_frame));
 }
 
-/* An unknown number: -ENOSYS, and a one-line notice on the VMM side with --verbose. */
+/*
+ * An unknown number: -ENOSYS, and with --verbose a one-line notice on the
+ * VMM side, once per number (numbers past the table are remembered in a
+ * small list; once it is full they are reported every time).
+ */
 static void notice_unknown(uint64_t nr)
 {
-	static uint64_t reported[NR_SYSCALLS / 64 + 1];
+	static uint64_t reported[NR_SYSCALLS / 64];
+	static uint64_t big[32];
+	static unsigned nr_big;
 	if (!(boot_flags & KVMBOX_BOOT_VERBOSE))
 		return;
-	uint64_t slot = nr < NR_SYSCALLS ? nr / 64 : NR_SYSCALLS / 64;
-	uint64_t bit = nr < NR_SYSCALLS ? 1ull << (nr % 64) : 1;
-	if (reported[slot] & bit)
-		return;
-	reported[slot] |= bit;
+	if (nr < NR_SYSCALLS) {
+		if (reported[nr / 64] & (1ull << (nr % 64)))
+			return;
+		reported[nr / 64] |= 1ull << (nr % 64);
+	} else {
+		for (unsigned i = 0; i < nr_big; i++)
+			if (big[i] == nr)
+				return;
+		if (nr_big < ARRAY_SIZE(big))
+			big[nr_big++] = nr;
+	}
 	static struct kvmbox_hc_notice hc;
 	hc.kind = KVMBOX_NOTICE_UNKNOWN_SYSCALL;
 	hc.pid = (uint32_t)current_proc()->pid;

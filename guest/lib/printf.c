@@ -42,6 +42,11 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		fmt++;
 		char pad = ' ';
 		int width = 0, lng = 0;
+		bool alt = false;
+		if (*fmt == '#') {
+			alt = true;
+			fmt++;
+		}
 		if (*fmt == '0') {
 			pad = '0';
 			fmt++;
@@ -63,6 +68,10 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			put_num(&o, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 10, width, pad, false);
 			break;
 		case 'x':
+			if (alt) {
+				put(&o, '0');
+				put(&o, 'x');
+			}
 			put_num(&o, lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned), 16, width, pad, false);
 			break;
 		case 'o':

@@ -40,3 +40,41 @@ int map_page(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags)
 	*pte = pa | flags | PTE_P;
 	return 0;
 }
+
+/*
+ * Visit each leaf PTE that holds a frame (present, or kept while PROT_NONE)
+ * in [start, end), skipping absent tables a level at a time, so a sparse
+ * range costs per table, not per page.
+ */
+void pt_for_each(uint64_t pml4, uint64_t start, uint64_t end, pte_fn fn, void *ctx)
+{
+	uint64_t va = start;
+	while (va < end) {
+		uint64_t *l4 = P2V(pml4);
+		uint64_t e = l4[(va >> 39) & 511];
+		if (!(e & PTE_P)) {
+			va = (va | ((1ull << 39) - 1)) + 1;
+			continue;
+		}
+		uint64_t *l3 = P2V(e & PTE_ADDR);
+		e = l3[(va >> 30) & 511];
+		if (!(e & PTE_P) || (e & PTE_PS)) {
+			va = (va | ((1ull << 30) - 1)) + 1;
+			continue;
+		}
+		uint64_t *l2 = P2V(e & PTE_ADDR);
+		e = l2[(va >> 21) & 511];
+		if (!(e & PTE_P) || (e & PTE_PS)) {
+			va = (va | ((1ull << 21) - 1)) + 1;
+			continue;
+		}
+		uint64_t *l1 = P2V(e & PTE_ADDR);
+		uint64_t table_end = (va | ((1ull << 21) - 1)) + 1;
+		uint64_t stop = MIN(end, table_end);
+		for (; va < stop; va += PAGE_SIZE) {
+			uint64_t *pte = &l1[(va >> 12) & 511];
+			if (PTE_HAS_FRAME(*pte))
+				fn(pte, va, ctx);
+		}
+	}
+}

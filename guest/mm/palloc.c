@@ -6,12 +6,17 @@
 /*
  * The VMM hands over [free_start, mem_size) untouched, so those frames read
  * as zero and demand-zero faults need no zeroing at CPL0 until memory is
- * recycled. Freed frames go on a LIFO list threaded through the frames.
+ * recycled. Freed frames go on a "dirty" list; they are zeroed in batches
+ * when a zeroed frame is wanted and moved to a "zero" list, whose frames
+ * are zero but for the list link in their first word (cleared on use).
  */
 static uint64_t fresh_next, fresh_end;
-static uint64_t free_head;      /* pa of the first free frame, 0 if none */
-static uint64_t nr_free_listed;
+static uint64_t dirty_head, zero_head; /* LIFO lists threaded through the frames */
+static uint64_t nr_dirty, nr_zero;
 static uint32_t *frames;        /* use count per frame (boot_info.frame_table) */
+
+/* Frames zeroed per batch: one HC_MEMOP where CPL0 is emulated (shared/hypercall.h). */
+#define ZERO_BATCH KVMBOX_MEMOP_MAX_SEGS
 
 void palloc_init(void)
 {
@@ -20,36 +25,68 @@ void palloc_init(void)
 	frames = P2V(boot_info->frame_table);
 }
 
-static uint64_t take(bool *is_zero)
+static uint64_t pop(uint64_t *head, uint64_t *count)
 {
-	uint64_t pa = free_head;
-	if (pa) {
-		free_head = *(uint64_t *)P2V(pa);
-		nr_free_listed--;
-		*is_zero = false;
-	} else if (fresh_next < fresh_end) {
-		pa = fresh_next;
-		fresh_next += PAGE_SIZE;
-		*is_zero = true;
-	} else {
+	uint64_t pa = *head;
+	*head = *(uint64_t *)P2V(pa);
+	(*count)--;
+	return pa;
+}
+
+static void push(uint64_t *head, uint64_t *count, uint64_t pa)
+{
+	*(uint64_t *)P2V(pa) = *head;
+	*head = pa;
+	(*count)++;
+}
+
+uint64_t page_alloc_fresh(void)
+{
+	uint64_t pa = fresh_next;
+	if (pa >= fresh_end)
 		return 0;
-	}
+	fresh_next = pa + PAGE_SIZE;
 	frames[pa >> 12] = 1;
 	return pa;
 }
 
 uint64_t page_alloc(void)
 {
-	bool z;
-	return take(&z);
+	uint64_t pa;
+	if (dirty_head)
+		pa = pop(&dirty_head, &nr_dirty);
+	else if (fresh_next < fresh_end)
+		pa = fresh_next, fresh_next += PAGE_SIZE;
+	else if (zero_head)
+		pa = pop(&zero_head, &nr_zero);
+	else
+		return 0;
+	frames[pa >> 12] = 1;
+	return pa;
 }
 
 uint64_t page_alloc_zeroed(void)
 {
-	bool z;
-	uint64_t pa = take(&z);
-	if (pa && !z)
-		pmem_zero(pa, PAGE_SIZE);
+	uint64_t pa;
+	if (zero_head) {
+		pa = pop(&zero_head, &nr_zero);
+		*(uint64_t *)P2V(pa) = 0; /* the list link */
+	} else if (fresh_next < fresh_end) {
+		pa = fresh_next, fresh_next += PAGE_SIZE;
+	} else if (dirty_head) {
+		/* Zero a batch of recycled frames at once: one exit instead of one per frame. */
+		uint64_t batch[ZERO_BATCH];
+		unsigned n = 0;
+		while (dirty_head && n < ZERO_BATCH)
+			batch[n++] = pop(&dirty_head, &nr_dirty);
+		pmem_zero_pages(batch, n);
+		for (unsigned i = 1; i < n; i++)
+			push(&zero_head, &nr_zero, batch[i]);
+		pa = batch[0];
+	} else {
+		return 0;
+	}
+	frames[pa >> 12] = 1;
 	return pa;
 }
 
@@ -69,12 +106,10 @@ void page_put(uint64_t pa)
 	BUG_ON(*c == 0);
 	if (--*c)
 		return;
-	*(uint64_t *)P2V(pa) = free_head;
-	free_head = pa;
-	nr_free_listed++;
+	push(&dirty_head, &nr_dirty, pa);
 }
 
 uint64_t pages_free(void)
 {
-	return nr_free_listed + (fresh_end - fresh_next) / PAGE_SIZE;
+	return nr_dirty + nr_zero + (fresh_end - fresh_next) / PAGE_SIZE;
 }

@@ -180,16 +180,10 @@ long sys_madvise(uint64_t addr, size_t len, int advice)
 		return -EINVAL;
 	if (advice != MADV_DONTNEED)
 		return 0; /* advice only */
-	struct mm *mm = current_proc()->mm;
 	uint64_t end = addr + ALIGN_UP((uint64_t)len, PAGE_SIZE);
-	for (uint64_t va = addr; va < end; va += PAGE_SIZE) {
-		uint64_t *pte = pte_walk(mm->pml4, va, false);
-		if (!pte || !PTE_HAS_FRAME(*pte))
-			continue;
-		uint64_t pa = *pte & PTE_ADDR;
-		*pte = 0; /* the next touch faults in a zero page */
-		invlpg(va);
-		page_put(pa);
-	}
+	if (end < addr || end > KVMBOX_USER_MAP_TOP)
+		return -EINVAL;
+	/* The next touch faults in a zero page. */
+	unmap_pages(current_proc()->mm, addr, end);
 	return 0;
 }

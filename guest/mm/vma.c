@@ -5,9 +5,12 @@
 
 struct vma *vma_find(struct mm *mm, uint64_t addr)
 {
+	struct vma *c = mm->vma_cache;
+	if (c && c->start <= addr && addr < c->end)
+		return c;
 	for (struct vma *v = mm->vmas; v && v->start <= addr; v = v->next)
 		if (addr < v->end)
-			return v;
+			return mm->vma_cache = v;
 	return NULL;
 }
 
@@ -19,12 +22,15 @@ static bool range_free(struct mm *mm, uint64_t start, uint64_t end)
 	return true;
 }
 
+static uint64_t pte_flags_for(uint32_t flags);
+
 int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 {
 	if (start >= end || end > KVMBOX_USER_MAP_TOP || (start | end) & ~PAGE_MASK)
 		return -EINVAL;
 	if (!range_free(mm, start, end))
 		return -EEXIST;
+	mm->vma_cache = NULL;
 	struct vma **pp = &mm->vmas;
 	while (*pp && (*pp)->start < start)
 		pp = &(*pp)->next;
@@ -48,6 +54,7 @@ int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 	v->start = start;
 	v->end = end;
 	v->flags = flags;
+	v->pte_bits = pte_flags_for(flags) | PTE_P;
 	v->next = *pp;
 	*pp = v;
 	return 0;
@@ -56,6 +63,7 @@ int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 /* Split so that no VMA straddles addr. */
 static int split_at(struct mm *mm, uint64_t addr)
 {
+	mm->vma_cache = NULL;
 	struct vma *v = vma_find(mm, addr);
 	if (!v || v->start == addr)
 		return 0;
@@ -69,16 +77,34 @@ static int split_at(struct mm *mm, uint64_t addr)
 	return 0;
 }
 
-static void unmap_pages(struct mm *mm, uint64_t start, uint64_t end)
+/*
+ * Free the frames mapped in [start, end). TLB: invlpg for the first few
+ * pages, then one CR3 reload at the end instead (user pages are not global),
+ * which is cheaper than a per-page invlpg for big ranges on either kind of host.
+ */
+#define INVLPG_MAX 32
+
+struct unmap_ctx {
+	unsigned n;
+};
+
+static void unmap_one(uint64_t *pte, uint64_t va, void *ctx)
 {
-	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
-		uint64_t *pte = pte_walk(mm->pml4, va, false);
-		if (!pte || !PTE_HAS_FRAME(*pte))
-			continue;
-		uint64_t pa = *pte & PTE_ADDR;
-		*pte = 0;
+	struct unmap_ctx *u = ctx;
+	uint64_t pa = *pte & PTE_ADDR;
+	*pte = 0;
+	if (++u->n <= INVLPG_MAX)
 		invlpg(va);
-		page_put(pa);
+	page_put(pa);
+}
+
+void unmap_pages(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct unmap_ctx u = { 0 };
+	pt_for_each(mm->pml4, start, end, unmap_one, &u);
+	if (u.n > INVLPG_MAX) {
+		uint64_t cr3;
+		__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
 	}
 }
 
@@ -90,6 +116,7 @@ int vma_remove(struct mm *mm, uint64_t start, uint64_t end)
 	if (r)
 		return r;
 	struct vma **pp = &mm->vmas;
+	mm->vma_cache = NULL;
 	while (*pp) {
 		struct vma *v = *pp;
 		if (v->start >= start && v->end <= end) {
@@ -103,21 +130,19 @@ int vma_remove(struct mm *mm, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/* The highest gap of len bytes below mmap_base (top-down, as Linux), in one pass. */
 uint64_t vma_find_free(struct mm *mm, uint64_t len)
 {
-	uint64_t top = mm->mmap_base;
-	/* Walk gaps from the top down: collect VMAs below top in order. */
-	while (top >= len + PAGE_SIZE * 16) {
-		uint64_t start = top - len;
-		struct vma *clash = NULL;
-		for (struct vma *v = mm->vmas; v && v->start < top; v = v->next)
-			if (v->end > start)
-				clash = v; /* the highest VMA overlapping [start, top) */
-		if (!clash)
-			return start;
-		top = clash->start;
+	uint64_t top = mm->mmap_base, best = 0, gap_start = PAGE_SIZE * 16;
+	for (struct vma *v = mm->vmas;; v = v->next) {
+		uint64_t gap_end = v ? MIN(v->start, top) : top;
+		if (gap_end > gap_start && gap_end - gap_start >= len)
+			best = gap_end - len;
+		if (!v || v->start >= top)
+			break;
+		gap_start = MAX(gap_start, v->end);
 	}
-	return 0;
+	return best;
 }
 
 static uint64_t pte_flags_for(uint32_t flags)
@@ -128,6 +153,17 @@ static uint64_t pte_flags_for(uint32_t flags)
 	if (!(flags & KVMBOX_VMA_EXEC))
 		f |= PTE_NX;
 	return f;
+}
+
+static void reprotect_one(uint64_t *pte, uint64_t va, void *ctx)
+{
+	uint32_t flags = *(uint32_t *)ctx;
+	uint64_t pa = *pte & PTE_ADDR;
+	if (!(flags & (KVMBOX_VMA_READ | KVMBOX_VMA_WRITE | KVMBOX_VMA_EXEC)))
+		*pte = pa | PTE_HELD | (*pte & PTE_COW); /* PROT_NONE: not present, frame kept */
+	else
+		*pte = pa | PTE_P | pte_flags_for(flags) | (*pte & (PTE_A | PTE_D | PTE_COW));
+	invlpg(va);
 }
 
 int vma_protect(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
@@ -147,17 +183,8 @@ int vma_protect(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 	for (struct vma *v = vma_find(mm, start); v && v->start < end; v = v->next) {
 		uint32_t keep = v->flags & ~(KVMBOX_VMA_READ | KVMBOX_VMA_WRITE | KVMBOX_VMA_EXEC);
 		v->flags = keep | flags;
-		for (uint64_t va = v->start; va < v->end; va += PAGE_SIZE) {
-			uint64_t *pte = pte_walk(mm->pml4, va, false);
-			if (!pte || !PTE_HAS_FRAME(*pte))
-				continue;
-			uint64_t pa = *pte & PTE_ADDR;
-			if (!(flags & (KVMBOX_VMA_READ | KVMBOX_VMA_WRITE | KVMBOX_VMA_EXEC)))
-				*pte = pa | PTE_HELD | (*pte & PTE_COW); /* PROT_NONE: not present, frame kept */
-			else
-				*pte = pa | PTE_P | pte_flags_for(flags) | (*pte & (PTE_A | PTE_D | PTE_COW));
-			invlpg(va);
-		}
+		v->pte_bits = pte_flags_for(flags) | PTE_P;
+		pt_for_each(mm->pml4, v->start, v->end, reprotect_one, &flags);
 	}
 	return 0;
 }

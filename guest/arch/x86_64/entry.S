@@ -99,12 +99,64 @@ page_fault_entry:
 	movabs $SYSCALL_FAULT_VA, %rax
 	cmp %rax, 16(%rsp)
 	pop %rax
-	je 1f
+	je pf_syscall
+	/*
+	 * A user page fault that mm resolves (demand zero) is the common case:
+	 * save only what C clobbers, resolve, and return. Signals and kernel
+	 * faults complete the frame and take the general trap path.
+	 */
 	sub $(F_ORIG_RAX), %rsp
 	mov %rax, F_RAX(%rsp)
+	mov %rcx, F_RCX(%rsp)
+	mov %rdx, F_RDX(%rsp)
+	mov %rsi, F_RSI(%rsp)
+	mov %rdi, F_RDI(%rsp)
+	mov %r8, F_R8(%rsp)
+	mov %r9, F_R9(%rsp)
+	mov %r10, F_R10(%rsp)
+	mov %r11, F_R11(%rsp)
+	testb $3, F_CS(%rsp)
+	jz 2f
+	swapgs
+	mov %cr2, %rdi
+	mov F_ORIG_RAX(%rsp), %rsi
+	call user_page_fault            /* 0: mapped, retry the access */
+	test %eax, %eax
+	jnz 3f
+	/* Same thread, no switch: the stack tops below are unchanged, stored as on every return. */
+	lea F_SIZE(%rsp), %rax
+	mov %rax, %gs:PERCPU_KSTACK_TOP
+	mov %rax, %gs:PERCPU_TSS_RSP0
+	mov F_R11(%rsp), %r11
+	mov F_R10(%rsp), %r10
+	mov F_R9(%rsp), %r9
+	mov F_R8(%rsp), %r8
+	mov F_RDI(%rsp), %rdi
+	mov F_RSI(%rsp), %rsi
+	mov F_RDX(%rsp), %rdx
+	mov F_RCX(%rsp), %rcx
+	mov F_RAX(%rsp), %rax
+	add $F_RIP, %rsp
+	swapgs
+	iretq
+3:	/* Not resolvable: a signal. The callee-saved registers still hold the user's values. */
+	mov %r15, F_R15(%rsp)
+	mov %r14, F_R14(%rsp)
+	mov %r13, F_R13(%rsp)
+	mov %r12, F_R12(%rsp)
+	mov %rbp, F_RBP(%rsp)
+	mov %rbx, F_RBX(%rsp)
+	mov %rsp, %rdi
+	mov $14, %esi
+	cld
+	call trap
+	jmp return_to_user_full
+2:	/* In the kernel: the general path, which panics with the frame. */
 	mov $14, %eax
 	jmp trap_common
-1:	add $8, %rsp                    /* drop the error code: the rip slot is on top */
+
+pf_syscall:
+	add $8, %rsp                    /* drop the error code: the rip slot is on top */
 	mov %rcx, (%rsp)                /* rip: where SYSCALL would return */
 	mov %r11, 16(%rsp)              /* rflags: as SYSCALL saved them */
 	swapgs

@@ -36,6 +36,26 @@ static void memop(uint32_t op, uint64_t dst, uint64_t src, size_t len)
 		panic("HC_MEMOP op %u dst %lx src %lx len %zu: %ld", op, dst, src, len, hc.ret);
 }
 
+void pmem_zero_pages(const uint64_t *pas, unsigned n)
+{
+	if (!emulated()) {
+		for (unsigned i = 0; i < n; i++)
+			memset(P2V(pas[i]), 0, PAGE_SIZE);
+		return;
+	}
+	static struct kvmbox_hc_memop hc;
+	hc.op = KVMBOX_MEMOP_ZERO;
+	hc.nr_segs = n;
+	for (unsigned i = 0; i < n; i++) {
+		hc.segs[i].dst = pas[i];
+		hc.segs[i].src = 0;
+		hc.segs[i].len = PAGE_SIZE;
+	}
+	hypercall(KVMBOX_HC_MEMOP, &hc);
+	if (hc.ret)
+		panic("HC_MEMOP zero %u pages: %ld", n, hc.ret);
+}
+
 static void copy_inline(void *dst, const void *src, size_t len)
 {
 	if (!((len | (uint64_t)dst | (uint64_t)src) & 7)) {

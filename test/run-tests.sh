@@ -442,6 +442,17 @@ case_e2e_timeout() { # libc: --timeout 1 on an endless loop -> 124, says so, pro
 	finish
 }
 
+case_kernel_panic() { # a fault in the guest kernel (injected with KVMBOX_TEST_KERNEL_FAULT): 125 and a panic report
+	prepare musl hello
+	KVMBOX_TEST_KERNEL_FAULT=1 kvm ./hello
+	expect_rc 125
+	expect_err_has "guest kernel panic: kernel fault: #PF"
+	expect_err_has "cr2 0x000000000dead000"
+	expect_err_has "kmain+0x"
+	expect_err_has "backtrace:"
+	finish
+}
+
 case_e2e_pie() { # libc: static PIE hello
 	local l=$1
 	[ -f "$B/test/$l/hello-pie" ] || {
@@ -640,6 +651,7 @@ done
 add e2e/demo kvm case_e2e_demo
 add initrd/busybox kvm case_initrd_busybox
 add initrd/missing-init kvm case_initrd_missing
+add err/kernel-panic kvm case_kernel_panic
 add err/missing-program kvm case_err_missing
 add err/text-file kvm case_err_bad text.txt 126 "not an ELF"
 add err/aarch64-elf kvm case_err_bad aarch64 126 AArch64

@@ -575,6 +575,39 @@ case_initrd_busybox() {
 	finish
 }
 
+case_dir_tree() { # --dir HOST and HOST:GUEST: a tree with subdirectories and a symlink, as busybox sees it
+	[ -f /bin/busybox ] || skip "no /bin/busybox on the host (apt-get install busybox-static)"
+	mkdir -p "$W/k/tree/sub/deep" && cd "$W/k" || exit 1
+	echo alpha >tree/a.txt
+	echo beta >tree/sub/b.txt
+	printf 'gamma\n%.0s' 1 2 3 >tree/sub/deep/c.txt
+	chmod 0640 tree/sub/b.txt
+	ln -s a.txt tree/link
+	cp /bin/busybox ./busybox
+	busybox find tree | sort >"$W/expected"
+	kvm --dir tree ./busybox find tree
+	expect_rc 0
+	sort "$W/k.out" | cmp -s - "$W/expected" ||
+		problem "find tree differs from the host's" "$(sort "$W/k.out" | diff -u "$W/expected" - | sed 's/^/      /')"
+	kvm --dir tree ./busybox cat tree/sub/deep/c.txt tree/link
+	expect_rc 0
+	expect_out_is "$(printf 'gamma\ngamma\ngamma\nalpha')"
+	kvm --dir tree ./busybox readlink tree/link
+	expect_out_is "a.txt"
+	kvm --dir tree ./busybox stat -c '%a %s' tree/sub/b.txt
+	expect_out_is "640 5"
+	kvm --dir "$W/k/tree:/data/t" ./busybox cat /data/t/sub/b.txt
+	expect_rc 0
+	expect_out_is "beta"
+	kvm --file tree/a.txt:/etc/renamed.txt ./busybox cat /etc/renamed.txt
+	expect_rc 0
+	expect_out_is "alpha"
+	kvm --dir /nonexistent-dir ./busybox true
+	expect_rc 125
+	expect_err_has "/nonexistent-dir"
+	finish
+}
+
 case_initrd_missing() {
 	make_initrd
 	mkdir -p "$W/k" && cd "$W/k" || exit 1
@@ -652,6 +685,7 @@ add e2e/demo kvm case_e2e_demo
 add initrd/busybox kvm case_initrd_busybox
 add initrd/missing-init kvm case_initrd_missing
 add err/kernel-panic kvm case_kernel_panic
+add e2e/dir-tree kvm case_dir_tree
 add err/missing-program kvm case_err_missing
 add err/text-file kvm case_err_bad text.txt 126 "not an ELF"
 add err/aarch64-elf kvm case_err_bad aarch64 126 AArch64

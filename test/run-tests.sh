@@ -608,6 +608,22 @@ case_dir_tree() { # --dir HOST and HOST:GUEST: a tree with subdirectories and a 
 	finish
 }
 
+case_kvm_permission() { # /dev/kvm not openable by the user: 125 and the fix named
+	command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+	[ "$(id -u)" = 0 ] || skip "needs root to drop to an unprivileged user"
+	local nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	$nobody test -w /dev/kvm && skip "/dev/kvm is writable by everyone here"
+	$nobody test -x "$KVMBOX" -a -r "$KERNEL" || skip "the build tree is not readable by an unprivileged user"
+	local d; d=$(mktemp -d /tmp/kvmbox-perm.XXXXXX)
+	chmod 755 "$d" && cp "$B/test/musl/hello" "$d/hello" && chmod 755 "$d/hello"
+	(cd / && run_limited "$W/k" $nobody "$KVMBOX" run "$d/hello")
+	rm -rf "$d"
+	expect_rc 125
+	expect_err_has "no permission to open /dev/kvm"
+	expect_err_has "kvm group"
+	finish
+}
+
 case_initrd_missing() {
 	make_initrd
 	mkdir -p "$W/k" && cd "$W/k" || exit 1
@@ -686,6 +702,7 @@ add initrd/busybox kvm case_initrd_busybox
 add initrd/missing-init kvm case_initrd_missing
 add err/kernel-panic kvm case_kernel_panic
 add e2e/dir-tree kvm case_dir_tree
+add err/kvm-permission kvm case_kvm_permission
 add err/missing-program kvm case_err_missing
 add err/text-file kvm case_err_bad text.txt 126 "not an ELF"
 add err/aarch64-elf kvm case_err_bad aarch64 126 AArch64

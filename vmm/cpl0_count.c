@@ -124,7 +124,7 @@ void cpl0_count_start(struct vcpu *vcpu)
 	c.vm = vcpu->vm;
 	c.key = -1;
 	const char *t = getenv("KVMBOX_CPL0_TRACE");
-	c.trace_entry = t ? strtoul(t, NULL, 0) : 0;
+	c.trace_entry = !t ? 0 : !strcmp(t, "boot") ? ~0ul : strtoul(t, NULL, 0);
 	find_symbols(vcpu->vm->kernel_path);
 	atexit(report);
 }
@@ -166,7 +166,7 @@ void cpl0_count_step(struct vcpu *vcpu)
 	int cpl = s->cs.selector & 3;  /* in 64-bit mode CPL = CS.RPL (SDM vol. 3A 5.5) */
 
 	/* KVMBOX_CPL0_TRACE=N: list the rips of kernel entry number N (for profiling paths). */
-	if (c.trace_entry && c.entries == c.trace_entry && cpl == 0)
+	if (c.trace_entry && (c.trace_entry == ~0ul ? !c.in_user : c.entries == c.trace_entry) && cpl == 0)
 		fprintf(stderr, "kvmbox: cpl0 trace %lu: rip %#llx\n", c.entries, (unsigned long long)r->rip);
 	/* The instruction just executed ran at the previous exit's CPL. */
 	if (c.prev_cpl == 0) {

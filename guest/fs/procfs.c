@@ -70,7 +70,7 @@ long procfs_readlink(struct inode *ip, char *buf, size_t size, const char **targ
 	switch (ip->kind) {
 	case I_PROC_EXE:
 		*target = p->exe_path;
-		return (long)strnlen(p->exe_path, sizeof(p->exe_path));
+		return (long)strnlen(p->exe_path, KVMBOX_PATH_MAX);
 	case I_PROC_CWD:
 		return inode_path(proc_cwd(p), buf, size);
 	case I_PROC_FDLINK: {
@@ -91,7 +91,7 @@ int procfs_follow(struct inode *ip, int *nlinks, struct inode **out)
 	struct proc *p = current_proc();
 	switch (ip->kind) {
 	case I_PROC_EXE: {
-		size_t len = strnlen(p->exe_path, sizeof(p->exe_path));
+		size_t len = strnlen(p->exe_path, KVMBOX_PATH_MAX);
 		return path_lookup_at(fs_root(), p->exe_path, len, LOOKUP_FOLLOW, out);
 	}
 	case I_PROC_CWD:

@@ -61,6 +61,8 @@ void pt_for_each(uint64_t pml4, uint64_t start, uint64_t end, pte_fn fn, void *c
 /* VMAs. */
 struct vma *vma_find(struct mm *mm, uint64_t addr);  /* the VMA containing addr, or NULL */
 int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags); /* 0 or -errno */
+/* The first process's VMAs, already sorted and disjoint (the VMM checked them). */
+int vma_adopt_boot(struct mm *mm, const struct kvmbox_boot_vma *bv, uint32_t n);
 int vma_remove(struct mm *mm, uint64_t start, uint64_t end); /* unmaps and frees pages */
 void unmap_pages(struct mm *mm, uint64_t start, uint64_t end); /* frees the frames, keeps the VMAs */
 uint64_t vma_find_free(struct mm *mm, uint64_t len); /* top-down search below mmap_base; 0 if none */

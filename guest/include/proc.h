@@ -41,9 +41,12 @@ struct proc {
 	struct inode *cwd;
 	uint32_t umask;
 	struct k_sigaction sigactions[NSIG];
-	char exe_path[KVMBOX_PATH_MAX];
-	char comm[16];
+	/* Absolute guest path of the executable (NUL-terminated, at most KVMBOX_PATH_MAX). */
+	const char *exe_path;
 };
+
+/* The executable's base name, as a crash report names the program. */
+const char *proc_comm(const struct proc *p);
 
 struct thread {
 	/* Signals raised for this thread (bit sig-1), acted on before it returns to user mode. */

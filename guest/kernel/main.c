@@ -44,21 +44,15 @@ noreturn void kmain(uint64_t fdt_pa, uint64_t boot_info_pa)
 	mm->stack_top = KVMBOX_STACK_TOP;
 	mm->mmap_base = KVMBOX_STACK_TOP - KVMBOX_STACK_MAX - (1ull << 30);
 	mm->users = 1;
-	for (uint32_t i = 0; i < bp->nr_vmas && i < KVMBOX_BOOT_MAX_VMAS; i++)
-		if (vma_insert(mm, bp->vmas[i].start, bp->vmas[i].end, bp->vmas[i].flags))
-			panic("bad boot VMA %lx-%lx", bp->vmas[i].start, bp->vmas[i].end);
+	if (vma_adopt_boot(mm, bp->vmas, bp->nr_vmas))
+		panic("bad boot VMAs");
 
 	struct proc *p = &init_proc;
 	p->pid = p->pgid = p->sid = 1;
 	p->ppid = 0;
 	p->mm = mm;
 	p->umask = 022;
-	strlcpy(p->exe_path, bp->exe_path, sizeof(p->exe_path));
-	const char *base = p->exe_path;
-	for (const char *c = p->exe_path; *c; c++)
-		if (*c == '/')
-			base = c + 1;
-	strlcpy(p->comm, base, sizeof(p->comm));
+	p->exe_path = bp->exe_path; /* boot_info stays mapped for good */
 
 	struct thread *t = &init_thread;
 	t->proc = p;
@@ -81,4 +75,13 @@ noreturn void kmain(uint64_t fdt_pa, uint64_t boot_info_pa)
 	tf->ss = KVMBOX_SEL_UDATA;
 	tf->orig_rax = ~0ull;
 	return_to_user(tf);
+}
+
+const char *proc_comm(const struct proc *p)
+{
+	const char *base = p->exe_path;
+	for (const char *c = p->exe_path; *c; c++)
+		if (*c == '/')
+			base = c + 1;
+	return base;
 }

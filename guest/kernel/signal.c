@@ -38,7 +38,7 @@ noreturn void force_fatal_signal(struct trap_frame *tf, int signo, int si_code, 
 	hc.vector = vector;
 	hc.error_code = error_code;
 	hc.cr3 = p->mm->pml4;
-	strlcpy(hc.comm, p->comm, sizeof(hc.comm));
+	strlcpy(hc.comm, proc_comm(p), sizeof(hc.comm));
 	/* The trap frame is the first KVMBOX_TRAP_FRAME_WORDS fields of the user regs. */
 	kmem_copy(&hc.regs, tf, sizeof(*tf));
 	hc.regs.fs_base = t->fs_base;

@@ -47,7 +47,7 @@ void trap(struct trap_frame *tf, unsigned vector)
 			return;
 		if (r == -ENOMEM) {
 			printk("kvmbox guest: out of memory: killing pid %d (%s)\n", current_proc()->pid,
-			       current_proc()->comm);
+			       proc_comm(current_proc()));
 			sig = SIGKILL;
 			addr = 0;
 			break;

@@ -24,6 +24,36 @@ static bool range_free(struct mm *mm, uint64_t start, uint64_t end)
 
 static uint64_t pte_flags_for(uint32_t flags);
 
+/*
+ * The boot path counts instructions: the VMM's list is sorted and disjoint,
+ * so link it as it is, from one allocation-free static array (kfree knows
+ * to leave these alone).
+ */
+static struct vma boot_vmas[KVMBOX_BOOT_MAX_VMAS];
+
+int vma_adopt_boot(struct mm *mm, const struct kvmbox_boot_vma *bv, uint32_t n)
+{
+	if (n > KVMBOX_BOOT_MAX_VMAS)
+		return -EINVAL;
+	struct vma **pp = &mm->vmas;
+	for (uint32_t i = 0; i < n; i++) {
+		struct vma *v = &boot_vmas[i];
+		v->start = bv[i].start;
+		v->end = bv[i].end;
+		v->flags = bv[i].flags;
+		v->pte_bits = pte_flags_for(v->flags) | PTE_P;
+		*pp = v;
+		pp = &v->next;
+	}
+	return 0;
+}
+
+static void vma_free(struct vma *v)
+{
+	if (v < boot_vmas || v >= boot_vmas + KVMBOX_BOOT_MAX_VMAS)
+		kfree(v);
+}
+
 int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 {
 	if (start >= end || end > KVMBOX_USER_MAP_TOP || (start | end) & ~PAGE_MASK)
@@ -44,7 +74,7 @@ int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 			struct vma *n = prev->next;
 			prev->end = n->end;
 			prev->next = n->next;
-			kfree(n);
+			vma_free(n);
 		}
 		return 0;
 	}
@@ -122,7 +152,7 @@ int vma_remove(struct mm *mm, uint64_t start, uint64_t end)
 		if (v->start >= start && v->end <= end) {
 			unmap_pages(mm, v->start, v->end);
 			*pp = v->next;
-			kfree(v);
+			vma_free(v);
 		} else {
 			pp = &v->next;
 		}

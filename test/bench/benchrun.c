@@ -7,13 +7,16 @@
  * machine noise hits all commands alike and ratios stay meaningful); the
  * first WARMUP rounds are not recorded. A run is posix_spawn (stdin and
  * stdout /dev/null, stderr kept) to wait4 return, timed with CLOCK_MONOTONIC;
- * wait4's rusage gives the child's peak RSS (ru_maxrss) and minor faults.
+ * wait4's rusage gives the child's CPU time (user + system, all its threads:
+ * what the run cost when it was on a CPU, whatever the neighbours did), its
+ * peak RSS (ru_maxrss) and minor faults.
  * Any run that does not exit 0 aborts the benchmark (status 1). -p writes
  * benchrun's own pid to PIDFILE first (for trace-breakdown.sh).
  *
  * Output, one line per command (times in µs, RSS in KiB), to stdout and FILE:
- *   NAME runs=N median=.. min=.. p90=.. max=.. mean=.. maxrss_kib=.. minflt=..
- * maxrss_kib is the largest ru_maxrss over the runs, minflt the median.
+ *   NAME runs=N median=.. min=.. p90=.. max=.. mean=.. cpu=.. cpu_min=.. maxrss_kib=.. minflt=..
+ * median..mean are wall times; cpu is the median CPU time, cpu_min the
+ * least; maxrss_kib is the largest ru_maxrss over the runs, minflt the median.
  * Build it static with musl (bench.mk): a spawned child's ru_maxrss also
  * covers the spawning process's own RSS (exec records the old mm's
  * high-water mark), so the spawner must be tiny.
@@ -35,7 +38,7 @@ extern char **environ;
 struct cmd {
 	const char *name;
 	char **argv;
-	double *us;
+	double *us, *cpu;
 	long *minflt;
 	long maxrss;
 };
@@ -90,6 +93,7 @@ static void run_once(struct cmd *c, int slot)
 	if (slot < 0)
 		return;
 	c->us[slot] = t1 - t0;
+	c->cpu[slot] = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 	c->minflt[slot] = ru.ru_minflt;
 	if (ru.ru_maxrss > c->maxrss)
 		c->maxrss = ru.ru_maxrss;
@@ -136,6 +140,7 @@ int main(int argc, char **argv)
 		if (i < argc)
 			argv[i++] = NULL;  /* end of this command's argv */
 		c->us = calloc(runs, sizeof(double));
+		c->cpu = calloc(runs, sizeof(double));
 		c->minflt = calloc(runs, sizeof(long));
 	}
 	if (!ncmd)
@@ -166,14 +171,16 @@ int main(int argc, char **argv)
 		for (int r = 0; r < runs; r++)
 			sum += c->us[r];
 		qsort(c->us, runs, sizeof(double), cmp_double);
+		qsort(c->cpu, runs, sizeof(double), cmp_double);
 		qsort(c->minflt, runs, sizeof(long), cmp_long);
 		int p90 = (runs * 9 + 9) / 10 - 1;  /* ceil(0.9 n) - 1 */
 		double median = runs % 2 ? c->us[runs / 2] : (c->us[runs / 2 - 1] + c->us[runs / 2]) / 2;
+		double cpu = runs % 2 ? c->cpu[runs / 2] : (c->cpu[runs / 2 - 1] + c->cpu[runs / 2]) / 2;
 		char line[512];
 		snprintf(line, sizeof(line),
-			 "%s runs=%d median=%.0f min=%.0f p90=%.0f max=%.0f mean=%.0f maxrss_kib=%ld minflt=%ld\n",
-			 c->name, runs, median, c->us[0], c->us[p90], c->us[runs - 1], sum / runs, c->maxrss,
-			 c->minflt[runs / 2]);
+			 "%s runs=%d median=%.0f min=%.0f p90=%.0f max=%.0f mean=%.0f cpu=%.0f cpu_min=%.0f maxrss_kib=%ld minflt=%ld\n",
+			 c->name, runs, median, c->us[0], c->us[p90], c->us[runs - 1], sum / runs, cpu, c->cpu[0],
+			 c->maxrss, c->minflt[runs / 2]);
 		fputs(line, stdout);
 		if (f)
 			fputs(line, f);

@@ -60,6 +60,7 @@ FNR == NR { ioname[$1] = $2; next }
 	s = substr($0, RSTART + 1, RLENGTH - 1)
 	split(s, a, " ")
 	pid = a[1] + 0
+	cpu = a[2]; gsub(/[^0-9]/, "", cpu); cpu += 0
 	rest = substr($0, RSTART + RLENGTH)
 	if (!match(rest, /[0-9]+\.[0-9]+: /)) next
 	ts = substr(rest, RSTART, RLENGTH - 2) * 1e6
@@ -68,12 +69,35 @@ FNR == NR { ioname[$1] = $2; next }
 	name = f[1]
 }
 
+# ---- off-CPU intervals -------------------------------------------------------
+# The thread a run is tracked by: its main thread until that is a zombie, then
+# KVM's worker thread (kvm-nx-lpage-recovery, created inside KVM_RUN as a
+# thread of the VMM's process), which exits last and frees the VM and the mm.
+# An interval opens when the thread is switched out (preempted if it was still
+# runnable, else blocked), turns into "preempted" when the thread is woken, and
+# closes when the thread is seen running again (its switch-in, or any event
+# in its context, or its wakeup onto an idle CPU: a switch-in is not always
+# recorded).
+function tracked(p,   r) {
+	if (p in run_of) { r = run_of[p]; return ((r, "zombie") in T) ? 0 : r }
+	if (p in worker_of) { r = worker_of[p]; return (((r, "zombie") in T) && !((r, "group_dead") in T)) ? r : 0 }
+	return 0
+}
+function off_open(r, t, preempted) {
+	off_close(r, t)
+	noff[r]++; off_s[r, noff[r]] = t; off_e[r, noff[r]] = 1e18; off_p[r, noff[r]] = preempted
+	is_open[r] = 1
+}
+function off_close(r, t) { if (is_open[r]) { off_e[r, noff[r]] = t; is_open[r] = 0 } }
+
+{ tr = tracked(pid); if (tr) off_close(tr, ts) }
+
 # ---- the parent (benchrun): spawn and reap ---------------------------------
 pid == parent && name == "sys_enter:" && (f[3] == "56" || f[3] == "435" || f[3] == "57" || f[3] == "58") { spawn_t = ts; next }
 pid == parent && name == "sched_process_fork:" {
 	c = ev; sub(/.*child_pid=/, "", c); c += 0
 	r = newrun(c)
-	wait_start[r] = ts      # runnable from here until it first gets a CPU
+	off_open(r, ts, 1)      # runnable from here until it first gets a CPU
 	next
 }
 pid == parent && name == "sys_exit:" && f[3] == "61" {
@@ -81,7 +105,7 @@ pid == parent && name == "sys_exit:" && f[3] == "61" {
 	if (c in run_of) {
 		r = run_of[c]
 		T[r, "reaped"] = ts
-		# benchrun woke when the child became a zombie; waiting for a CPU after that is not kvmbox's.
+		# benchrun woke when the process group died; waiting for a CPU after that is not the run's.
 		w0 = parent_wake > T[r, "group_dead"] ? parent_wake : T[r, "group_dead"]
 		reapwait[r] = parent_in > w0 ? parent_in - w0 : 0
 	}
@@ -90,9 +114,12 @@ pid == parent && name == "sys_exit:" && f[3] == "61" {
 name == "sched_wakeup:" || name == "sched_wakeup_new:" {
 	wp = ev; sub(/.* pid=/, "", wp); wp += 0
 	if (wp == parent) parent_wake = ts
-	# KVM's per-VM worker (kvm-nx-lpage-recovery, a thread of the VMM's process), created
-	# or woken by a run's main thread.
 	if ((pid in run_of) && ev ~ /comm=kvm-/ && !(wp in run_of)) { worker_of[wp] = run_of[pid]; worker[run_of[pid]] = wp }
+	r = tracked(wp)
+	tc = ev; sub(/.*target_cpu=/, "", tc); tc += 0
+	# Woken onto an idle CPU: it runs now (that switch-in is not always in the trace).
+	if (r && is_open[r] && (tc in curr) && curr[tc] == 0) off_close(r, ts)
+	else if (r && is_open[r] && !off_p[r, noff[r]]) off_open(r, ts, 1)
 	next
 }
 name == "sched_switch:" {
@@ -100,30 +127,24 @@ name == "sched_switch:" {
 	pp = ev; sub(/.*prev_pid=/, "", pp); pp += 0
 	nxp = ev; sub(/.*next_pid=/, "", nxp); nxp += 0
 	st = ev; sub(/.*prev_state=/, "", st); sub(/ .*/, "", st)
-	if (pp in run_of) {
-		r = run_of[pp]
-		if (st ~ /^[ZX]/) {
+	r = tracked(pp)
+	if (r && st ~ /^[ZX]/) {
+		if (pp in run_of) {
 			T[r, "zombie"] = ts
-			if (!(r in worker)) T[r, "group_dead"] = ts
-			else if (!worker_on[r]) { noff[r]++; off_s[r, noff[r]] = ts; off_e[r, noff[r]] = 1e18; off_p[r, noff[r]] = 1 }
-		} else { noff[r]++; off_s[r, noff[r]] = ts; off_e[r, noff[r]] = 1e18; off_p[r, noff[r]] = st ~ /^R/ }
+			if (!(r in worker) || worker_dead[r]) T[r, "group_dead"] = ts
+			else off_open(r, ts, 1)   # the worker, woken by exit_group, waits for a CPU
+		} else {
+			T[r, "group_dead"] = ts
+			off_close(r, ts)
+		}
+	} else if (r) {
+		off_open(r, ts, st ~ /^R/)
+	} else if ((pp in worker_of) && st ~ /^[ZX]/) {
+		worker_dead[worker_of[pp]] = 1
 	}
-	# The other thread of the group (KVM's kvm-nx-lpage-recovery worker) exits last: after the main
-	# thread is a zombie, its off-CPU time is the run's (woken by exit_group, so runnable until it runs).
-	if (pp in worker_of) {
-		r = worker_of[pp]; worker_on[r] = 0
-		if (st ~ /^[ZX]/) T[r, "group_dead"] = ts
-		else if ((r, "zombie") in T) { noff[r]++; off_s[r, noff[r]] = ts; off_e[r, noff[r]] = 1e18; off_p[r, noff[r]] = st ~ /^R/ }
-	}
-	if (nxp in worker_of) {
-		r = worker_of[nxp]; worker_on[r] = 1
-		if (((r, "zombie") in T) && noff[r]) off_e[r, noff[r]] = ts
-	}
-	if (nxp in run_of) {
-		r = run_of[nxp]
-		if (r in wait_start) { noff[r]++; off_s[r, noff[r]] = wait_start[r]; off_e[r, noff[r]] = ts; off_p[r, noff[r]] = 1; delete wait_start[r] }
-		else if (noff[r]) off_e[r, noff[r]] = ts
-	}
+	r = tracked(nxp)
+	if (r) off_close(r, ts)
+	curr[cpu] = nxp
 	if (nxp == parent) parent_in = ts
 	next
 }

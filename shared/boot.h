@@ -94,6 +94,7 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_kernel_header, 96);
 #define KVMBOX_VMA_GROWSDOWN (1u << 3) /* the stack: faults below it extend it */
 #define KVMBOX_VMA_HEAP     (1u << 4)  /* the brk area */
 #define KVMBOX_VMA_IMAGE    (1u << 5)  /* loaded from the executable */
+#define KVMBOX_VMA_SHARED   (1u << 6)  /* MAP_SHARED: frames shared across fork, not copied */
 
 struct kvmbox_boot_vma {
 	uint64_t start, end;      /* page aligned, [start, end) */

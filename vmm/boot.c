@@ -43,15 +43,6 @@ static const char *kernel_path(const struct options *o)
 	return path;
 }
 
-/* Where kvm_pvm provides /dev/kvm, guest CPL0 code is interpreted (DESIGN.md "Two kinds of KVM host"). */
-static bool cpl0_emulated(void)
-{
-	const char *env = getenv("KVMBOX_CPL0_EMULATED");
-	if (env && (!strcmp(env, "0") || !strcmp(env, "1")))
-		return env[0] == '1';
-	return access("/sys/module/kvm_pvm", F_OK) == 0;
-}
-
 static const char *basename_of(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -155,7 +146,7 @@ void boot_and_run(const struct options *o, struct program *prog)
 	cpu_setup_boot(vcpu, bi->init.pml4, vm->kernel_entry, vm->khdr.boot_stack_top,
 		       vm->fdt, vm->boot_info);
 
-	vm->boot_flags = (cpl0_emulated() ? KVMBOX_BOOT_CPL0_EMULATED : 0) |
+	vm->boot_flags = (cpu_cpl0_emulated() ? KVMBOX_BOOT_CPL0_EMULATED : 0) |
 			 (o->verbose ? KVMBOX_BOOT_VERBOSE : 0) | (vm->pdpe1gb ? KVMBOX_BOOT_1G_PAGES : 0) |
 			 (getenv("KVMBOX_TEST_KERNEL_FAULT") ? KVMBOX_BOOT_TEST_FAULT : 0);
 	int khz = vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, (void *)0);

@@ -62,6 +62,15 @@ void cpu_probe(struct vm *vm)
 	vm->xcr0 = 0;
 	if (xsave && cpu_cpuid(vm, 0xd, 0, &a, &b, &c, &d) == 0)
 		vm->xcr0 = a & (XFEATURE_X87 | XFEATURE_SSE | XFEATURE_AVX);
+	/*
+	 * Where CPL0 is interpreted, KVM's instruction emulator has FXSAVE and
+	 * FXRSTOR but no XSAVE/XRSTOR/XGETBV (measured: KVM_EXIT_INTERNAL_ERROR),
+	 * so the guest kernel switches FPU state with FXSAVE there: enable only
+	 * what FXSAVE covers, and programs (which read XCR0 with XGETBV at ring 3)
+	 * use their SSE code paths.
+	 */
+	if (cpu_cpl0_emulated())
+		vm->xcr0 &= XFEATURE_X87 | XFEATURE_SSE;
 	/* AVX state is only valid together with SSE (SDM vol. 1 13.3). */
 	if (!(vm->xcr0 & XFEATURE_SSE))
 		vm->xcr0 &= ~XFEATURE_AVX;
@@ -109,6 +118,15 @@ uint64_t cpu_read_tsc(struct vcpu *vcpu)
 	if (vcpu_ioctl(vcpu, KVM_GET_MSRS, &m.hdr) != 1)
 		die(EXIT_VMM_ERROR, "KVM_GET_MSRS: cannot read IA32_TSC");
 	return m.e[0].data;
+}
+
+/* Where kvm_pvm provides /dev/kvm, guest CPL0 code is interpreted (DESIGN.md "Two kinds of KVM host"). */
+bool cpu_cpl0_emulated(void)
+{
+	const char *env = getenv("KVMBOX_CPL0_EMULATED");
+	if (env && (!strcmp(env, "0") || !strcmp(env, "1")))
+		return env[0] == '1';
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
 /*

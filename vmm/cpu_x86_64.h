@@ -17,4 +17,6 @@ void cpu_setup_boot(struct vcpu *vcpu, uint64_t cr3, uint64_t rip, uint64_t rsp,
 
 /* The guest's TSC now (KVM_GET_MSRS of IA32_TSC). */
 uint64_t cpu_read_tsc(struct vcpu *vcpu);
+/* Is guest CPL0 code interpreted on this host (kvm_pvm)? KVMBOX_CPL0_EMULATED=0|1 overrides. */
+bool cpu_cpl0_emulated(void);
 #endif

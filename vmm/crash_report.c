@@ -115,9 +115,20 @@ static const char *symbolize_at(const struct symbols *s, uint64_t addr, char *ou
 	return "";
 }
 
+/*
+ * For a return address: the call it returns from may be a function's last
+ * instruction (a call to a noreturn function), so look up addr - 1 and show
+ * the offset of addr itself.
+ */
 static const char *symbolize(const struct symbols *s, uint64_t addr, char *out, size_t n)
 {
-	return symbolize_at(s, addr, out, n, NULL);
+	uint64_t start;
+	if (!symbolize_at(s, addr - 1, out, n, &start)[0])
+		return "";
+	char *plus = strrchr(out, '+');
+	if (plus)
+		snprintf(plus, n - (size_t)(plus - out), "+0x%llx", (unsigned long long)(addr - start));
+	return out;
 }
 
 /*

@@ -18,6 +18,7 @@
 #define PTE_G    (1ull << 8)
 #define PTE_COW  (1ull << 9)   /* software bit: copy on write */
 #define PTE_HELD (1ull << 10)  /* software bit: frame kept while PROT_NONE (not present) */
+#define PTE_SHARED (1ull << 11) /* software bit: MAP_SHARED frame, not copied on write */
 #define PTE_HAS_FRAME(e) ((e) & (PTE_P | PTE_HELD))
 #define PTE_NX   (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
@@ -77,6 +78,17 @@ uint64_t vma_pte_flags(uint32_t flags);
  * SEGV_ACCERR).
  */
 int handle_user_fault(struct mm *mm, uint64_t va, bool write, bool exec);
+
+/* Address spaces (mm/mm.c). */
+struct mm *mm_create(void);              /* empty user half, kernel half shared */
+struct mm *mm_clone(struct mm *parent);  /* fork: copy-on-write */
+void mm_put(struct mm *mm);              /* one user less; freed at zero */
+int cow_fault(struct mm *mm, uint64_t va, uint64_t *pte, struct vma *v);
+void vma_free(struct vma *v);
+
+/* Kernel stacks: KSTACK_SIZE, contiguous; returns the top (kernel virtual) or 0. */
+uint64_t kstack_alloc(void);
+void kstack_free(uint64_t top);
 
 /* Small kernel object allocator (power-of-two size classes up to 2 KiB; page for larger). */
 void *kmalloc(size_t size);    /* zeroed; NULL on failure */

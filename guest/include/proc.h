@@ -34,15 +34,50 @@ struct k_sigaction {
 	uint64_t mask;
 };
 
+/* What a pending signal carries for its handler's siginfo_t. */
+struct ksiginfo {
+	int signo, code;
+	pid_t pid;
+	int status;               /* SIGCHLD: exit code or signal */
+	uint64_t addr;            /* faults: si_addr */
+};
+
+/* Signal actions, shared by the threads of a process (and by CLONE_SIGHAND). */
+struct sighand {
+	int refs;
+	struct k_sigaction action[NSIG];
+};
+
+enum thread_state {
+	T_RUNNABLE,   /* on the run queue */
+	T_RUNNING,    /* this CPU's current thread */
+	T_SLEEPING,   /* on a wait channel (and/or a deadline) */
+	T_DEAD,       /* exited; its kernel stack is freed by the next thread to run */
+};
+
+/* A process: an address space, files, signal actions, and one or more threads. */
 struct proc {
-	pid_t pid, ppid, pgid, sid;
+	pid_t pid, pgid, sid;
+	struct proc *parent;      /* NULL for the first process */
+	struct proc *children;    /* list through sibling */
+	struct proc *sibling;
+	struct proc *next_all;    /* every process, for lookups by pid */
+	struct thread *threads;   /* list through thread.proc_next */
+	int nr_threads;
+	bool zombie;              /* all threads gone; waiting to be reaped */
+	bool exiting;             /* exit_group or a fatal signal is ending the threads */
+	int exit_status;          /* wait status (exit code << 8, or signal | 0x80 for core) */
 	struct mm *mm;
 	struct fdtable *files;
 	struct inode *cwd;
 	uint32_t umask;
-	struct k_sigaction sigactions[NSIG];
+	struct sighand *sighand;
+	uint64_t pending;         /* signals sent to the process (any thread may take them) */
+	struct ksiginfo siginfo[NSIG];
+	bool vfork_done;          /* a vfork child released its parent (exec or exit) */
 	/* Absolute guest path of the executable (NUL-terminated, at most KVMBOX_PATH_MAX). */
 	const char *exe_path;
+	char exe_buf[KVMBOX_PATH_MAX]; /* exe_path after an execve */
 };
 
 /* The executable's base name, as a crash report names the program. */
@@ -51,14 +86,28 @@ const char *proc_comm(const struct proc *p);
 struct thread {
 	/* Signals raised for this thread (bit sig-1), acted on before it returns to user mode. */
 	uint64_t pending;
+	struct ksiginfo siginfo[NSIG];
 	/* Kernel stack: [kstack_top - KSTACK_SIZE, kstack_top); the trap frame sits at its top. */
 	uint64_t kstack_top;
 	struct proc *proc;
 	pid_t tid;
+	int state;                /* enum thread_state */
+	uint64_t ksp;             /* saved kernel rsp while switched out (switch.S) */
+	struct thread *rq_next;   /* run queue */
+	struct thread *proc_next; /* the process's threads */
+	struct thread *all_next;  /* every thread, for wakeups */
+	const void *wchan;        /* what it sleeps on (NULL: only the deadline) */
+	bool interruptible;       /* a signal ends the sleep */
+	uint64_t wake_at;         /* CLOCK_MONOTONIC ns deadline of the sleep, 0 for none */
 	uint64_t fs_base, gs_base;
 	uint64_t clear_child_tid;
 	uint64_t sigmask;
+	uint64_t saved_sigmask;   /* rt_sigsuspend/ppoll: restored after the handler runs */
+	bool restore_sigmask;
 	uint64_t robust_list, robust_list_len;
+	uint64_t altstack_sp, altstack_size;
+	int altstack_flags;
+	void *fpu;                /* XSAVE area (64-byte aligned), NULL until first switched out */
 };
 
 /* The 64-bit TSS (SDM vol. 3A 8.7); packed: rsp0 sits at offset 4. */
@@ -105,8 +154,9 @@ struct percpu {
 #define PERCPU_SHARED_ENABLED (4096 + 8)
 #define MAX_CPUS 2
 
-/* percpu.work bits */
-#define WORK_FATAL_SIGNAL (1u << 0)
+/* percpu.work bits: recomputed for the thread being resumed at every switch. */
+#define WORK_SIGNAL (1u << 0)   /* a deliverable signal is pending */
+#define WORK_RESCHED (1u << 1)  /* another thread should run before returning to user mode */
 
 extern struct percpu percpu_blocks[MAX_CPUS];
 void percpu_init(unsigned cpu);
@@ -120,14 +170,53 @@ static inline struct percpu *this_cpu(void)
 static inline struct thread *current_thread(void) { return this_cpu()->current; }
 static inline struct proc *current_proc(void) { return this_cpu()->current->proc; }
 
-/* Fatal signal from a trap or a syscall: report (HC_CRASH) and end the process. */
+/* ---- processes (kernel/proc.c) ---- */
+extern struct proc *all_procs;
+extern struct thread *all_threads;
+struct proc *proc_find(pid_t pid);
+/* End the current thread's whole process with this wait status (exit_group, fatal signal). */
 noreturn void proc_exit(int wait_status);
+/* End only the current thread (exit); the process ends with its last thread. */
+noreturn void thread_exit(int wait_status);
+
+/* ---- scheduling (kernel/sched.c); interrupts are off in the kernel ---- */
+void sched_init(void);
+void sched_enqueue(struct thread *t);     /* make runnable */
+void schedule(void);                      /* run something else; returns when current runs again */
+/*
+ * Sleep on wchan until wakeup(wchan), the deadline (CLOCK_MONOTONIC ns, 0 =
+ * none) or, when interruptible, a deliverable signal. Returns 0 when woken,
+ * -ETIMEDOUT at the deadline, -EINTR for a signal. The caller re-checks its
+ * condition in a loop.
+ */
+int sleep_on(const void *wchan, bool interruptible, uint64_t deadline_ns);
+void wakeup(const void *wchan);
+void wake_thread(struct thread *t);       /* end its sleep whatever the channel */
+/* Timer interrupt / idle loop: wake sleepers whose deadline passed. */
+void sched_timer_tick(void);
+/* Recompute percpu.work for the current thread (after a signal or mask change). */
+void update_work(void);
+bool signal_deliverable(struct thread *t); /* a signal would interrupt its sleep */
+
+/* ---- signals (kernel/signal.c, kernel/signal_frame.c) ---- */
+void send_signal_thread(struct thread *t, int sig, int code, pid_t from, uint64_t addr);
+void send_signal_proc(struct proc *p, int sig);
+void send_sigchld(struct proc *parent, struct proc *child);
+/* A user-mode fault: queue it for a handler (true), or die of it (does not return). */
+bool signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr, uint64_t vector, uint64_t err);
+/* Push a handler frame onto the user stack and point the frame at the handler: 0 or -EFAULT. */
+int signal_setup_frame(struct trap_frame *tf, int sig, struct k_sigaction *ka, const struct ksiginfo *info);
+/* fork/exec hooks. */
+void proc_adopt_init(struct proc *p, struct thread *t);
+void proc_exec_done(struct proc *p);
+/* Futexes (kernel/futex.c). */
+int futex_wake_addr(uint64_t uaddr, int n);
+
+/* Fatal signal from a trap or a syscall: report (HC_CRASH) and end the process. */
 noreturn void force_fatal_signal(struct trap_frame *tf, int signo, int si_code, uint64_t addr,
 				 uint64_t vector, uint64_t error_code);
 /* The current thread's frame (at the top of its kernel stack). */
 struct trap_frame *current_frame(void);
-/* Queue a signal for the current thread (acted on on the way back to user mode). */
-void signal_self(int signo);
 /* Return to user mode with this frame (never returns). */
 noreturn void return_to_user(struct trap_frame *tf);
 #endif

@@ -8,6 +8,7 @@
 static struct proc init_proc;
 static struct thread init_thread;
 static struct mm init_mm;
+static struct sighand init_sighand = { .refs = 1 };
 static uint8_t init_kstack[KSTACK_SIZE] __attribute__((aligned(16)));
 
 /*
@@ -49,19 +50,22 @@ noreturn void kmain(uint64_t fdt_pa, uint64_t boot_info_pa)
 
 	struct proc *p = &init_proc;
 	p->pid = p->pgid = p->sid = 1;
-	p->ppid = 0;
 	p->mm = mm;
 	p->umask = 022;
 	p->exe_path = bp->exe_path; /* boot_info stays mapped for good */
+	p->sighand = &init_sighand;
 
 	struct thread *t = &init_thread;
 	t->proc = p;
 	t->tid = 1;
 	t->kstack_top = (uint64_t)&init_kstack[KSTACK_SIZE];
+	t->state = T_RUNNING;
+	proc_adopt_init(p, t);
 	pc->current = t;
 	pc->mm = mm;
 	pc->kstack_top = t->kstack_top;
 
+	sched_init();
 	if (fs_init_process(p, bp->cwd))
 		panic("cannot set up the first process's files");
 

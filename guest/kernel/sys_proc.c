@@ -6,32 +6,6 @@
 #include "lib.h"
 #include "errno.h"
 
-long sys_exit(int status)
-{
-	/* One thread per process for now: exit is exit_group. */
-	proc_exit((status & 0xff) << 8);
-}
-
-long sys_exit_group(int status)
-{
-	proc_exit((status & 0xff) << 8);
-}
-
-long sys_getpid(void)
-{
-	return current_proc()->pid;
-}
-
-long sys_gettid(void)
-{
-	return current_thread()->tid;
-}
-
-long sys_getppid(void)
-{
-	return current_proc()->ppid;
-}
-
 long sys_getuid(void)
 {
 	return 0; /* the program runs as root in its own VM (AT_UID etc. say so too) */

@@ -42,6 +42,8 @@ const syscall_fn syscall_table[NR_SYSCALLS] = {
 	S(poll), S(ppoll), S(select), S(pselect6), S(symlink), S(symlinkat), S(link), S(linkat),
 	S(utimensat), S(chown), S(lchown), S(fchown), S(fchownat), S(statfs), S(fstatfs),
 	S(flock), S(fadvise64), S(fallocate), S(sync), S(syncfs), S(sendfile),
+	S(clone), S(fork), S(vfork), S(clone3), S(wait4), S(waitid), S(setpgid), S(getpgid),
+	S(getpgrp), S(setsid), S(getsid), S(rt_sigpending), S(futex), S(execve),
 	/* Both libcs probe these and fall back cleanly on ENOSYS: no notice. */
 	[SYS_rseq] = FN(sys_enosys_quiet),
 };

@@ -88,5 +88,5 @@ void trap(struct trap_frame *tf, unsigned vector)
 		sig = SIGSEGV; /* #GP, #OF, #BR, ... */
 		break;
 	}
-	force_fatal_signal(tf, sig, code, addr, vector, err);
+	signal_fault(tf, sig, code, addr, vector, err);
 }

@@ -21,21 +21,30 @@ int handle_user_fault(struct mm *mm, uint64_t va, bool write, bool exec)
 	if (!pte)
 		return -ENOMEM;
 	if (*pte & PTE_P) {
-		/* Mapped: a stale TLB entry after a permission change, or a write to a COW page. */
-		if (write && !(*pte & PTE_W))
-			return -EACCES; /* copy-on-write arrives with fork */
+		/* Mapped: a write to a copy-on-write page, or a stale TLB entry. */
+		if (write && !(*pte & PTE_W)) {
+			if (!(*pte & PTE_COW))
+				return -EACCES;
+			return cow_fault(mm, va, pte, v);
+		}
 		invlpg(va);
 		return 0;
 	}
 	if (*pte & PTE_HELD) {
-		*pte = (*pte & PTE_ADDR) | PTE_P | vma_pte_flags(v->flags);
+		/* Back from PROT_NONE; a copy-on-write frame stays read-only until written. */
+		uint64_t e = (*pte & (PTE_ADDR | PTE_COW)) | v->pte_bits;
+		if (e & PTE_COW)
+			e &= ~PTE_W;
+		*pte = e;
 		invlpg(va);
+		if (write && (e & PTE_COW))
+			return cow_fault(mm, va, pte, v);
 		return 0;
 	}
 	uint64_t pa = page_alloc_zeroed();
 	if (!pa)
 		return -ENOMEM;
-	*pte = pa | PTE_P | vma_pte_flags(v->flags);
+	*pte = pa | v->pte_bits;
 	return 0;
 }
 

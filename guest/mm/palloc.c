@@ -2,6 +2,7 @@
 #include "mm.h"
 #include "lib.h"
 #include "platform.h"
+#include "proc.h"
 
 /*
  * The VMM hands over [free_start, mem_size) untouched, so those frames read
@@ -112,4 +113,33 @@ void page_put(uint64_t pa)
 uint64_t pages_free(void)
 {
 	return nr_dirty + nr_zero + (fresh_end - fresh_next) / PAGE_SIZE;
+}
+
+/*
+ * Kernel stacks: KSTACK_SIZE of contiguous frames from the never-touched
+ * region (so no zeroing), recycled through their own free list.
+ */
+#define KSTACK_PAGES (KSTACK_SIZE / PAGE_SIZE)
+static uint64_t free_kstacks; /* top of the first free stack, linked through the stack's lowest word */
+
+uint64_t kstack_alloc(void)
+{
+	if (free_kstacks) {
+		uint64_t top = free_kstacks;
+		free_kstacks = *(uint64_t *)(top - KSTACK_SIZE);
+		return top;
+	}
+	if (fresh_end - fresh_next < KSTACK_SIZE)
+		return 0;
+	uint64_t pa = fresh_next;
+	fresh_next += KSTACK_SIZE;
+	for (unsigned i = 0; i < KSTACK_PAGES; i++)
+		frames[(pa >> 12) + i] = 1;
+	return (uint64_t)P2V(pa) + KSTACK_SIZE;
+}
+
+void kstack_free(uint64_t top)
+{
+	*(uint64_t *)(top - KSTACK_SIZE) = free_kstacks;
+	free_kstacks = top;
 }

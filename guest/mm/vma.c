@@ -48,7 +48,7 @@ int vma_adopt_boot(struct mm *mm, const struct kvmbox_boot_vma *bv, uint32_t n)
 	return 0;
 }
 
-static void vma_free(struct vma *v)
+void vma_free(struct vma *v)
 {
 	if (v < boot_vmas || v >= boot_vmas + KVMBOX_BOOT_MAX_VMAS)
 		kfree(v);
@@ -182,6 +182,8 @@ static uint64_t pte_flags_for(uint32_t flags)
 		f |= PTE_W;
 	if (!(flags & KVMBOX_VMA_EXEC))
 		f |= PTE_NX;
+	if (flags & KVMBOX_VMA_SHARED)
+		f |= PTE_SHARED;
 	return f;
 }
 
@@ -191,8 +193,10 @@ static void reprotect_one(uint64_t *pte, uint64_t va, void *ctx)
 	uint64_t pa = *pte & PTE_ADDR;
 	if (!(flags & (KVMBOX_VMA_READ | KVMBOX_VMA_WRITE | KVMBOX_VMA_EXEC)))
 		*pte = pa | PTE_HELD | (*pte & PTE_COW); /* PROT_NONE: not present, frame kept */
+	else if (*pte & PTE_COW)
+		*pte = pa | PTE_P | (pte_flags_for(flags) & ~PTE_W) | (*pte & (PTE_A | PTE_D | PTE_COW));
 	else
-		*pte = pa | PTE_P | pte_flags_for(flags) | (*pte & (PTE_A | PTE_D | PTE_COW));
+		*pte = pa | PTE_P | pte_flags_for(flags) | (*pte & (PTE_A | PTE_D));
 	invlpg(va);
 }
 

@@ -284,6 +284,7 @@ syscall_slow_exit:
 	.globl return_to_user
 return_to_user:                         /* noreturn void return_to_user(struct trap_frame *) */
 	mov %rdi, %rsp
+	.globl return_to_user_full
 return_to_user_full:
 	cli
 	cmpl $0, %gs:PERCPU_WORK

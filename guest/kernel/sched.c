@@ -1,0 +1,229 @@
+/* The scheduler: a run queue, context switches, sleeping and waking. One CPU for now. */
+#include "proc.h"
+#include "platform.h"
+#include "lib.h"
+#include "errno.h"
+
+/*
+ * The kernel runs with interrupts off (SYSCALL's FMASK and interrupt gates
+ * clear IF) and enables them only while idle, so kernel code is never
+ * preempted: no locks on one CPU. Run queue: FIFO, round robin.
+ */
+static struct thread *rq_head, *rq_tail;
+static struct thread *dead_thread;   /* freed once we are off its stack */
+static uint32_t fpu_size;            /* XSAVE area size for the enabled XCR0 features */
+static uint64_t xcr0;
+static bool use_xsave;
+
+void swtch(uint64_t *save_ksp, uint64_t new_ksp);
+void thread_start(void);
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+#define MSR_FS_BASE 0xc0000100
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+void sched_init(void)
+{
+	/*
+	 * Where CPL0 is interpreted, the emulator has FXSAVE but not XSAVE (and
+	 * the VMM enabled only x87/SSE in XCR0 to match). Elsewhere XSAVE, with
+	 * the area size CPUID.(EAX=0DH,ECX=0):EBX gives for XCR0 (SDM vol. 1 13.2).
+	 */
+	if (boot_flags & KVMBOX_BOOT_CPL0_EMULATED) {
+		fpu_size = 512;
+		return;
+	}
+	use_xsave = true;
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
+	fpu_size = b < 512 + 64 ? 512 + 64 : b;
+	__asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
+	xcr0 = ((uint64_t)d << 32) | a;
+}
+
+void sched_enqueue(struct thread *t)
+{
+	t->state = T_RUNNABLE;
+	t->rq_next = NULL;
+	if (rq_tail)
+		rq_tail->rq_next = t;
+	else
+		rq_head = t;
+	rq_tail = t;
+}
+
+static struct thread *dequeue(void)
+{
+	struct thread *t = rq_head;
+	if (t) {
+		rq_head = t->rq_next;
+		if (!rq_head)
+			rq_tail = NULL;
+	}
+	return t;
+}
+
+/* The FPU/SSE/AVX state lives in the registers while a thread runs; saved at switch-out. */
+static void *fpu_area(struct thread *t)
+{
+	if (!t->fpu) {
+		uint8_t *p = kmalloc(fpu_size + 64);
+		if (!p)
+			panic("no memory for an FPU save area");
+		t->fpu = (void *)ALIGN_UP((uint64_t)p, 64);
+	}
+	return t->fpu;
+}
+
+void fpu_save(struct thread *t)
+{
+	void *area = fpu_area(t);
+	if (use_xsave)
+		__asm__ volatile("xsave64 (%0)" : : "r"(area), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)) : "memory");
+	else
+		__asm__ volatile("fxsave64 (%0)" : : "r"(area) : "memory");
+}
+
+static void fpu_restore(struct thread *t)
+{
+	if (use_xsave)
+		__asm__ volatile("xrstor64 (%0)" : : "r"(t->fpu), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)) : "memory");
+	else
+		__asm__ volatile("fxrstor64 (%0)" : : "r"(t->fpu) : "memory");
+}
+
+/*
+ * Switch this CPU to `next`: its address space, its kernel stack for the
+ * next entry from user mode (per-CPU syscall stack and TSS.RSP0), its TLS
+ * bases, its FPU state, its pending work; then the stacks.
+ */
+static void switch_to(struct thread *prev, struct thread *next)
+{
+	struct percpu *pc = this_cpu();
+	if (prev->state != T_DEAD)
+		fpu_save(prev);
+	pc->current = next;
+	struct mm *mm = next->proc->mm;
+	if (mm != pc->mm) {
+		pc->mm = mm;
+		__asm__ volatile("mov %0, %%cr3" : : "r"(mm->pml4) : "memory");
+	}
+	pc->kstack_top = next->kstack_top;
+	pc->tss.rsp[0] = next->kstack_top;
+	if (prev->fs_base != next->fs_base)
+		wrmsr(MSR_FS_BASE, next->fs_base);
+	if (prev->gs_base != next->gs_base)
+		wrmsr(MSR_KERNEL_GS_BASE, next->gs_base);
+	if (next->fpu)
+		fpu_restore(next);
+	update_work();
+	swtch(&prev->ksp, next->ksp);
+}
+
+void kstack_free(uint64_t top);
+
+/* Runs in the thread just switched to: release what the previous one left behind. */
+void sched_finish_switch(void)
+{
+	struct thread *d = dead_thread;
+	if (d && d != current_thread()) {
+		dead_thread = NULL;
+		kstack_free(d->kstack_top);
+		kfree(d);
+	}
+}
+
+static bool any_deadline(void)
+{
+	for (struct thread *t = all_threads; t; t = t->all_next)
+		if (t->state == T_SLEEPING && t->wake_at)
+			return true;
+	return false;
+}
+
+/*
+ * Nothing to run. Sleepers with deadlines are polled on the clock until the
+ * local APIC timer takes over; with none, the CPU halts until an interrupt.
+ */
+static void idle(void)
+{
+	if (any_deadline()) {
+		__asm__ volatile("pause");
+		return;
+	}
+	__asm__ volatile("sti; hlt; cli" : : : "memory");
+}
+
+void schedule(void)
+{
+	struct thread *prev = current_thread();
+	if (prev->state == T_RUNNING)
+		sched_enqueue(prev);
+	struct thread *next;
+	for (;;) {
+		sched_timer_tick();
+		next = dequeue();
+		if (next)
+			break;
+		idle();
+	}
+	next->state = T_RUNNING;
+	if (prev->state == T_DEAD)
+		dead_thread = prev;
+	if (next != prev)
+		switch_to(prev, next);
+	sched_finish_switch();
+	this_cpu()->work &= ~WORK_RESCHED;
+}
+
+static void wake(struct thread *t, int reason)
+{
+	t->wchan = NULL;
+	t->wake_at = (uint64_t)(int64_t)reason; /* read back by sleep_on */
+	sched_enqueue(t);
+}
+
+int sleep_on(const void *wchan, bool interruptible, uint64_t deadline_ns)
+{
+	struct thread *t = current_thread();
+	if (interruptible && signal_deliverable(t))
+		return -EINTR;
+	t->wchan = wchan;
+	t->interruptible = interruptible;
+	t->wake_at = deadline_ns;
+	t->state = T_SLEEPING;
+	schedule();
+	int reason = (int)(int64_t)t->wake_at;
+	t->wake_at = 0;
+	return reason;
+}
+
+void wakeup(const void *wchan)
+{
+	for (struct thread *t = all_threads; t; t = t->all_next)
+		if (t->state == T_SLEEPING && t->wchan == wchan && wchan)
+			wake(t, 0);
+}
+
+void wake_thread(struct thread *t)
+{
+	if (t->state == T_SLEEPING)
+		wake(t, t->interruptible ? -EINTR : 0);
+}
+
+void sched_timer_tick(void)
+{
+	uint64_t now = 0;
+	for (struct thread *t = all_threads; t; t = t->all_next) {
+		if (t->state != T_SLEEPING || !t->wake_at)
+			continue;
+		if (!now)
+			now = clock_monotonic_ns();
+		if (now >= t->wake_at)
+			wake(t, -ETIMEDOUT);
+	}
+}

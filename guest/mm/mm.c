@@ -1,0 +1,141 @@
+/* Address spaces: create, copy on fork (copy-on-write), destroy. */
+#include "mm.h"
+#include "proc.h"
+#include "platform.h"
+#include "lib.h"
+#include "errno.h"
+
+struct mm *mm_create(void)
+{
+	struct mm *mm = kmalloc(sizeof(*mm));
+	if (!mm)
+		return NULL;
+	uint64_t pml4 = page_alloc_zeroed();
+	if (!pml4) {
+		kfree(mm);
+		return NULL;
+	}
+	/* The kernel half (PML4 entries 256..511) is the same in every address space. */
+	kmem_copy((uint64_t *)P2V(pml4) + 256, (uint64_t *)P2V(boot_info->kernel_pml4) + 256, 256 * 8);
+	mm->pml4 = pml4;
+	mm->users = 1;
+	mm->stack_top = KVMBOX_STACK_TOP;
+	mm->mmap_base = KVMBOX_STACK_TOP - KVMBOX_STACK_MAX - (1ull << 30);
+	return mm;
+}
+
+struct cow_ctx {
+	uint64_t child_pml4;
+	int err;
+};
+
+/*
+ * Share one frame with the child: private writable pages become read-only
+ * and copy-on-write in both (SDM: a write then faults with P=1, W=1);
+ * shared mappings stay writable and shared.
+ */
+static void cow_one(uint64_t *pte, uint64_t va, void *ctx)
+{
+	struct cow_ctx *c = ctx;
+	if (c->err)
+		return;
+	uint64_t e = *pte;
+	uint64_t *cpte = pte_walk(c->child_pml4, va, true);
+	if (!cpte) {
+		c->err = -ENOMEM;
+		return;
+	}
+	if ((e & PTE_W) && !(e & PTE_SHARED)) {
+		e = (e & ~PTE_W) | PTE_COW;
+		*pte = e;
+	} else if ((e & PTE_HELD) && (e & PTE_COW) == 0 && !(e & PTE_SHARED)) {
+		e |= PTE_COW; /* PROT_NONE now, maybe writable later */
+		*pte = e;
+	}
+	*cpte = e & ~(PTE_A | PTE_D);
+	page_get(e & PTE_ADDR);
+}
+
+/*
+ * fork: the child's address space, sharing every frame copy-on-write. The
+ * walk visits only present entries, table by table.
+ */
+struct mm *mm_clone(struct mm *parent)
+{
+	struct mm *mm = mm_create();
+	if (!mm)
+		return NULL;
+	mm->brk_start = parent->brk_start;
+	mm->brk = parent->brk;
+	mm->mmap_base = parent->mmap_base;
+	mm->stack_top = parent->stack_top;
+	struct vma **pp = &mm->vmas;
+	for (struct vma *v = parent->vmas; v; v = v->next) {
+		struct vma *n = kmalloc(sizeof(*n));
+		if (!n)
+			goto fail;
+		*n = *v;
+		n->next = NULL;
+		*pp = n;
+		pp = &n->next;
+	}
+	struct cow_ctx c = { mm->pml4, 0 };
+	pt_for_each(parent->pml4, 0, KVMBOX_USER_MAP_TOP, cow_one, &c);
+	/* The parent's writable entries just became read-only: flush its TLB. */
+	uint64_t cr3;
+	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+	if (c.err)
+		goto fail;
+	return mm;
+fail:
+	mm_put(mm);
+	return NULL;
+}
+
+/* Free the user half's page-table pages (the frames they map are already gone). */
+static void free_tables(uint64_t table, int level)
+{
+	uint64_t *t = P2V(table);
+	int n = level == 4 ? 256 : 512; /* the kernel half of a PML4 is shared */
+	if (level > 1)
+		for (int i = 0; i < n; i++)
+			if ((t[i] & PTE_P) && !(t[i] & PTE_PS))
+				free_tables(t[i] & PTE_ADDR, level - 1);
+	page_put(table);
+}
+
+void mm_put(struct mm *mm)
+{
+	if (--mm->users > 0)
+		return;
+	unmap_pages(mm, 0, KVMBOX_USER_MAP_TOP);
+	for (struct vma *v = mm->vmas, *n; v; v = n) {
+		n = v->next;
+		vma_free(v);
+	}
+	mm->vmas = NULL;
+	free_tables(mm->pml4, 4);
+	kfree(mm);
+}
+
+/*
+ * A write to a copy-on-write page: copy it (natively, by the VMM, where CPL0
+ * is emulated) unless this address space is its last user.
+ */
+int cow_fault(struct mm *mm, uint64_t va, uint64_t *pte, struct vma *v)
+{
+	uint64_t e = *pte, old = e & PTE_ADDR;
+	if (page_refcount(old) == 1) {
+		*pte = old | v->pte_bits;
+		invlpg(va);
+		return 0;
+	}
+	uint64_t pa = page_alloc();
+	if (!pa)
+		return -ENOMEM;
+	pmem_copy(pa, old, PAGE_SIZE);
+	*pte = pa | v->pte_bits;
+	invlpg(va);
+	page_put(old);
+	return 0;
+}

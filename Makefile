@@ -71,6 +71,7 @@ $(KERNEL): $(GUEST_OBJS) guest/arch/x86_64/kernel.ld
 # ---- images, tests, benchmarks --------------------------------------------
 include images/images.mk
 include test/test.mk
+include test/bench/bench.mk
 
 run: deps all $(BUILD)/images/hello-musl
 	$(KVMBOX) run $(BUILD)/images/hello-musl hello from 'a microVM'

@@ -703,6 +703,12 @@ add initrd/missing-init kvm case_initrd_missing
 add err/kernel-panic kvm case_kernel_panic
 add e2e/dir-tree kvm case_dir_tree
 add err/kvm-permission kvm case_kvm_permission
+
+# More cases by area (processes, signals, pipes, ...): each file defines case_* functions
+# with the helpers above and registers them with `add`.
+for f in "$(dirname "$0")"/cases/*.sh; do
+	[ -f "$f" ] && . "$f"
+done
 add err/missing-program kvm case_err_missing
 add err/text-file kvm case_err_bad text.txt 126 "not an ELF"
 add err/aarch64-elf kvm case_err_bad aarch64 126 AArch64

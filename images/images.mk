@@ -3,7 +3,7 @@
 
 # Static glibc builds need libc.a (libc6-dev is only a Recommends of gcc);
 # readelf (binutils) checks the static-PIE builds; head/dd/od make fixtures.
-DEB_PKGS += libc6-dev binutils coreutils
+DEB_PKGS += libc6-dev binutils coreutils golang-go
 
 MUSL_CC      := musl-gcc
 PROG_CFLAGS  := -O1 -g -fno-omit-frame-pointer -Wall
@@ -16,13 +16,22 @@ E2E_GLIBC     := $(E2E_PROGS:%=$(BUILD)/test/glibc/%)
 # when built: Debian's musl-gcc makes a *dynamic* PIE from it (PT_INTERP
 # /lib/ld-musl-x86_64.so.1), so that variant is skipped (hello-pie.skip says why).
 E2E_PIE       := $(BUILD)/test/musl/hello-pie $(BUILD)/test/glibc/hello-pie
+# Go static binaries (CGO_ENABLED=0): one per test/e2e/go/*.go.
+GO_PROGS      := $(sort $(basename $(notdir $(wildcard test/e2e/go/*.go))))
+E2E_GO        := $(GO_PROGS:%=$(BUILD)/test/go/%)
 BAD           := $(BUILD)/test/bad
 BAD_FIXTURES  := $(BAD)/dynamic $(BAD)/truncated-phdrs $(BAD)/truncated-half $(BAD)/elf32 \
 	$(BAD)/aarch64 $(BAD)/text.txt $(BAD)/directory $(BAD)/empty $(BAD)/object.o $(BAD)/bigendian
 
 .PHONY: images images-test
 images: $(BUILD)/images/hello-musl
-images-test: $(BUILD)/images/hello-musl $(E2E_MUSL) $(E2E_GLIBC) $(E2E_PIE) $(BAD_FIXTURES)
+images-test: $(BUILD)/images/hello-musl $(E2E_MUSL) $(E2E_GLIBC) $(E2E_PIE) $(E2E_GO) $(BAD_FIXTURES)
+
+$(BUILD)/test/go/%: test/e2e/go/%.go
+	$(call say,GO,$@)
+	$(Q)mkdir -p $(dir $@) $(abspath $(BUILD))/go-cache
+	$(Q)cd $(dir $<) && CGO_ENABLED=0 GOCACHE=$(abspath $(BUILD))/go-cache GO111MODULE=off \
+		go build -trimpath -o $(abspath $@) $(notdir $<)
 
 $(BUILD)/images/hello-musl: images/demo/hello.c
 	$(call say,MUSLCC,$@)

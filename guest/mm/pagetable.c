@@ -7,29 +7,38 @@ void invlpg(uint64_t va)
 	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
 
+/* The next level's table, creating it when asked; NULL if absent, out of memory, or a large page. */
+static inline uint64_t *next_level(uint64_t *e, bool create)
+{
+	uint64_t v = *e;
+	if (likely((v & (PTE_P | PTE_PS)) == PTE_P))
+		return P2V(v & PTE_ADDR);
+	if (v & PTE_P)
+		return NULL; /* a large page: not in user address spaces */
+	if (!create)
+		return NULL;
+	uint64_t pa = page_alloc_zeroed();
+	if (!pa)
+		return NULL;
+	*e = pa | PTE_P | PTE_W | PTE_U;
+	return P2V(pa);
+}
+
 /*
  * The leaf PTE for va, creating missing intermediate tables when asked.
- * Intermediate entries are P|W|U: the leaf alone decides access. Returns
- * NULL if a level is missing (and !create), out of memory, or a large page.
+ * Intermediate entries are P|W|U: the leaf alone decides access. Unrolled:
+ * this walk is on every fault and user copy, where each instruction counts.
  */
 uint64_t *pte_walk(uint64_t pml4, uint64_t va, bool create)
 {
-	uint64_t *table = P2V(pml4);
-	for (int shift = 39; shift > 12; shift -= 9) {
-		uint64_t *e = &table[(va >> shift) & 511];
-		if (!(*e & PTE_P)) {
-			if (!create)
-				return NULL;
-			uint64_t pa = page_alloc_zeroed();
-			if (!pa)
-				return NULL;
-			*e = pa | PTE_P | PTE_W | PTE_U;
-		} else if (*e & PTE_PS) {
-			return NULL;
-		}
-		table = P2V(*e & PTE_ADDR);
-	}
-	return &table[(va >> 12) & 511];
+	uint64_t *t = P2V(pml4);
+	if (!(t = next_level(&t[(va >> 39) & 511], create)))
+		return NULL;
+	if (!(t = next_level(&t[(va >> 30) & 511], create)))
+		return NULL;
+	if (!(t = next_level(&t[(va >> 21) & 511], create)))
+		return NULL;
+	return &t[(va >> 12) & 511];
 }
 
 int map_page(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags)

@@ -86,6 +86,12 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_kernel_header, 96);
 #define KVMBOX_BOOT_VERBOSE       (1ull << 1) /* report unknown syscalls (HC_NOTICE) */
 #define KVMBOX_BOOT_1G_PAGES      (1ull << 2) /* direct map uses 1 GiB pages */
 #define KVMBOX_BOOT_TEST_FAULT    (1ull << 3) /* tests only: the kernel faults at boot (panic path) */
+/*
+ * The vCPU has KVM's in-kernel local APIC, with x2APIC and the TSC-deadline
+ * timer in its CPUID (also the FDT node compatible "kvmbox,x2apic"): the
+ * kernel's tickless timer. Without it the kernel has no interrupt source.
+ */
+#define KVMBOX_BOOT_LAPIC         (1ull << 4)
 
 /* kvmbox_boot_vma.flags */
 #define KVMBOX_VMA_READ     (1u << 0)

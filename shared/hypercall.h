@@ -102,7 +102,17 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_hc_crash, 72 + 27 * 8);
 
 enum kvmbox_notice_kind {
 	KVMBOX_NOTICE_UNKNOWN_SYSCALL = 1, /* arg = syscall number */
+	KVMBOX_NOTICE_STATS = 2,           /* arg = gpa of a struct kvmbox_guest_stats; sent at exit with --verbose */
 };
+
+/* Scheduler counters over the whole run (KVMBOX_NOTICE_STATS). */
+struct kvmbox_guest_stats {
+	uint64_t timer_interrupts;  /* local APIC timer interrupts taken */
+	uint64_t context_switches;
+	uint64_t preemptions;       /* the timer made the running thread give way */
+	uint64_t idle_halts;        /* times the CPU halted with nothing to run */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_guest_stats, 32);
 
 struct kvmbox_hc_notice {
 	int64_t ret;              /* OUT */

@@ -16,6 +16,7 @@
 #include "guest_mem.h"
 #include "hypercall.h"
 #include "initramfs.h"
+#include "irqchip_x86_64.h"
 #include "kernel_loader.h"
 #include "kvm.h"
 #include "pagetable_x86_64.h"
@@ -106,6 +107,7 @@ void boot_and_run(const struct options *o, struct program *prog)
 		    (unsigned long long)(o->mem_size >> 20), strerror(errno));
 	vm_set_memory(vm);
 	cpu_probe(vm);
+	irqchip_create(vm);
 	kernel_load(vm);
 
 	/* Boot allocations, in order, from the end of the kernel image (shared/boot.h boot_info). */
@@ -148,7 +150,8 @@ void boot_and_run(const struct options *o, struct program *prog)
 
 	vm->boot_flags = (cpu_cpl0_emulated() ? KVMBOX_BOOT_CPL0_EMULATED : 0) |
 			 (o->verbose ? KVMBOX_BOOT_VERBOSE : 0) | (vm->pdpe1gb ? KVMBOX_BOOT_1G_PAGES : 0) |
-			 (getenv("KVMBOX_TEST_KERNEL_FAULT") ? KVMBOX_BOOT_TEST_FAULT : 0);
+			 (getenv("KVMBOX_TEST_KERNEL_FAULT") ? KVMBOX_BOOT_TEST_FAULT : 0) |
+			 (vm->lapic ? KVMBOX_BOOT_LAPIC : 0);
 	int khz = vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, (void *)0);
 	/* The guest clock: one (TSC, CLOCK_REALTIME) pair taken back to back. */
 	uint64_t tsc = cpu_read_tsc(vcpu);
@@ -161,6 +164,7 @@ void boot_and_run(const struct options *o, struct program *prog)
 		.initrd_start = vm->initrd_start, .initrd_end = vm->initrd_start + vm->initrd_size,
 		.tsc_khz = khz, .boot_tsc = tsc, .boot_realtime_ns = realtime_ns,
 		.cpl0_emulated = vm->boot_flags & KVMBOX_BOOT_CPL0_EMULATED,
+		.lapic = vm->lapic,
 	};
 	if (getrandom(fp.rng_seed, sizeof(fp.rng_seed), 0) != sizeof(fp.rng_seed))
 		die(EXIT_VMM_ERROR, "getrandom failed");

@@ -55,6 +55,25 @@ int fdt_build(void *buf, size_t size, const struct fdt_params *p, char *err, siz
 	}
 	TRY(fdt_end_node(buf));
 
+	/*
+	 * The local APIC (one per vCPU, KVM's in-kernel irqchip), used in
+	 * x2APIC mode through MSRs (SDM vol. 3A 11.12): reg is the xAPIC page
+	 * it would decode in xAPIC mode. Our own binding, "kvmbox,x2apic":
+	 * interrupts are named by their vector (#interrupt-cells = 1), and
+	 * "kvmbox,tsc-deadline" says the timer offers TSC-deadline mode (the
+	 * kernel's tickless timer). The boot flag KVMBOX_BOOT_LAPIC says the same.
+	 */
+	if (p->lapic) {
+		TRY(fdt_begin_node(buf, "interrupt-controller@fee00000"));
+		TRY(fdt_property_string(buf, "compatible", "kvmbox,x2apic"));
+		fdt64_t apic_reg[2] = { cpu_to_fdt64(0xfee00000), cpu_to_fdt64(0x1000) };
+		TRY(fdt_property(buf, "reg", apic_reg, sizeof(apic_reg)));
+		TRY(fdt_property(buf, "interrupt-controller", NULL, 0));
+		TRY(fdt_property_u32(buf, "#interrupt-cells", 1));
+		TRY(fdt_property(buf, "kvmbox,tsc-deadline", NULL, 0));
+		TRY(fdt_end_node(buf));
+	}
+
 	TRY(fdt_end_node(buf));
 	TRY(fdt_finish(buf));
 	TRY(fdt_pack(buf));

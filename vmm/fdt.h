@@ -15,12 +15,13 @@ struct fdt_params {
 	uint64_t initrd_start, initrd_end; /* gpa, [start, end) */
 	uint64_t tsc_khz, boot_tsc, boot_realtime_ns;
 	bool cpl0_emulated;
+	bool lapic;                       /* in-kernel x2APIC with the TSC-deadline timer */
 	uint8_t rng_seed[FDT_RNG_SEED_BYTES];
 };
 
 /*
  * Build the tree into buf[0, size) (Devicetree Specification v0.4, ch. 3:
- * root, /memory, /cpus, /chosen). Returns the packed size, or -1 with a
+ * root, /memory, /cpus, /chosen; the local APIC node when p->lapic). Returns the packed size, or -1 with a
  * libfdt error text in err.
  */
 int fdt_build(void *buf, size_t size, const struct fdt_params *p, char *err, size_t err_size);

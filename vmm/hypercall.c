@@ -213,6 +213,20 @@ static void hc_notice(struct vcpu *vcpu, void *arg)
 		     (unsigned long long)nr, name ? name : "not a Linux x86-64 syscall");
 		return;
 	}
+	case KVMBOX_NOTICE_STATS: {
+		if (!log_verbose)
+			return;
+		const struct kvmbox_guest_stats *st = GUEST_PTR(vcpu->vm, a->arg, sizeof(*st));
+		if (!st) {
+			a->ret = -EFAULT;
+			return;
+		}
+		warn("guest scheduler: %llu timer interrupts, %llu context switches, %llu preemptions, "
+		     "%llu idle halts", (unsigned long long)st->timer_interrupts,
+		     (unsigned long long)st->context_switches, (unsigned long long)st->preemptions,
+		     (unsigned long long)st->idle_halts);
+		return;
+	}
 	default:
 		a->ret = -EINVAL;
 	}

@@ -30,6 +30,10 @@ struct vm {
 	uint32_t hwcap;           /* CPUID.1:EDX, the auxv AT_HWCAP */
 	uint64_t xcr0;
 
+	/* The interrupt controller (irqchip_x86_64.c). */
+	bool lapic;               /* in-kernel local APIC with the TSC-deadline timer */
+	bool x2apic_api;          /* KVM_CAP_X2APIC_API enabled (32-bit APIC IDs in MSI routes) */
+
 	/* Boot layout (all gpa). */
 	uint64_t boot_info, fdt, fdt_size, kernel_pml4, frame_table;
 	uint64_t initrd_start, initrd_size;

@@ -194,6 +194,26 @@ void wakeup(const void *wchan);
 void wake_thread(struct thread *t);       /* end its sleep whatever the channel */
 /* Timer interrupt / idle loop: wake sleepers whose deadline passed. */
 void sched_timer_tick(void);
+/*
+ * The earliest CLOCK_MONOTONIC deadline (ns) anything waits for, 0 for none:
+ * sleep_on deadlines, and every other source of timed wakeups (interval
+ * timers, timerfds, ...), which must be folded in there and expire their
+ * timers in sched_timer_tick's scan (kernel/sched.c). The tickless timer is
+ * armed for it.
+ */
+uint64_t sched_next_deadline(void);
+/* A deadline source armed or moved a timer earlier: re-arm the timer before returning to user mode. */
+void sched_timer_update(void);
+/* The local APIC timer interrupt (trap.c), from user mode or from the idle halt. */
+void sched_timer_interrupt(bool from_user);
+/* Counters, reported at exit with --verbose (HC_NOTICE KVMBOX_NOTICE_STATS). */
+struct sched_stats {
+	uint64_t timer_interrupts;
+	uint64_t context_switches;
+	uint64_t preemptions;     /* WORK_RESCHED set by the timer: slice over, or a sleeper woke */
+	uint64_t idle_halts;
+};
+const struct sched_stats *sched_get_stats(void);
 /* Recompute percpu.work for the current thread (after a signal or mask change). */
 void update_work(void);
 bool signal_deliverable(struct thread *t); /* a signal would interrupt its sleep */

@@ -1,6 +1,7 @@
-/* The scheduler: a run queue, context switches, sleeping and waking. One CPU for now. */
+/* The scheduler: a run queue, time slices, the tickless timer, context switches, sleeping and waking. One CPU for now. */
 #include "proc.h"
 #include "platform.h"
+#include "apic.h"
 #include "lib.h"
 #include "errno.h"
 
@@ -8,8 +9,23 @@
  * The kernel runs with interrupts off (SYSCALL's FMASK and interrupt gates
  * clear IF) and enables them only while idle, so kernel code is never
  * preempted: no locks on one CPU. Run queue: FIFO, round robin.
+ *
+ * Preemption and timeouts come from the local APIC timer in one-shot
+ * TSC-deadline mode (apic.c), and it is tickless: the timer is armed only
+ * for (a) the earliest deadline anything waits for (sched_next_deadline)
+ * and (b) the end of the running thread's time slice while another thread
+ * is runnable. A thread running alone, or sleeping alone, takes no timer
+ * interrupt until its own deadline. Idle halts (HLT) until an interrupt.
  */
+#define SLICE_NS 10000000ull          /* 10 ms: a CPU-bound thread's turn while others wait */
+
 static struct thread *rq_head, *rq_tail;
+static uint64_t slice_start;         /* TSC: when the current thread got the CPU, or company */
+/* Earliest wake_at among sleepers: exact after sched_timer_tick, never later than the truth. */
+static uint64_t sleep_deadline;
+static struct sched_stats stats;
+
+static void wake(struct thread *t, int reason);
 static struct thread *dead_thread;   /* freed once we are off its stack */
 static uint32_t fpu_size;            /* XSAVE area size for the enabled XCR0 features */
 static uint64_t xcr0;
@@ -45,7 +61,7 @@ void sched_init(void)
 	xcr0 = ((uint64_t)d << 32) | a;
 }
 
-void sched_enqueue(struct thread *t)
+static void rq_push(struct thread *t)
 {
 	t->state = T_RUNNABLE;
 	t->rq_next = NULL;
@@ -54,6 +70,28 @@ void sched_enqueue(struct thread *t)
 	else
 		rq_head = t;
 	rq_tail = t;
+}
+
+static inline uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return !a || (b && b < a) ? b : a;
+}
+
+void sched_enqueue(struct thread *t)
+{
+	bool alone = !rq_head;
+	rq_push(t);
+	/*
+	 * The running thread had the CPU to itself and so no slice timer
+	 * (tickless): its slice starts now, and must end in time. (In idle or
+	 * inside schedule() the current thread is not T_RUNNING: schedule()
+	 * programs the timer itself.)
+	 */
+	struct thread *cur = current_thread();
+	if (alone && t != cur && cur->state == T_RUNNING && apic_present()) {
+		slice_start = rdtsc();
+		apic_timer_arm(earliest(apic_timer_deadline(), slice_start + tsc_ticks(SLICE_NS)));
+	}
 }
 
 static struct thread *dequeue(void)
@@ -137,21 +175,111 @@ void sched_finish_switch(void)
 	}
 }
 
-static bool any_deadline(void)
+uint64_t sched_next_deadline(void)
 {
-	for (struct thread *t = all_threads; t; t = t->all_next)
-		if (t->state == T_SLEEPING && t->wake_at)
-			return true;
-	return false;
+	/*
+	 * Every source of timed wakeups folds its earliest CLOCK_MONOTONIC
+	 * deadline in here, and expires its timers in sched_timer_tick(); a
+	 * source that arms or moves a timer earlier calls sched_timer_update().
+	 * For example: d = earliest(d, itimer_next_deadline());
+	 *              d = earliest(d, timerfd_next_deadline());
+	 */
+	uint64_t d = sleep_deadline;
+	return d;
 }
 
 /*
- * Nothing to run. Sleepers with deadlines are polled on the clock until the
- * local APIC timer takes over; with none, the CPU halts until an interrupt.
+ * Arm the timer for what the CPU waits for now: the next deadline, and the
+ * end of the current slice if another thread is runnable. Nothing to wait
+ * for disarms it (no tick).
+ */
+static void timer_program(void)
+{
+	uint64_t ns = sched_next_deadline();
+	uint64_t d = ns ? tsc_at(ns) : 0;
+	if (rq_head)
+		d = earliest(d, slice_start + tsc_ticks(SLICE_NS));
+	apic_timer_arm(d);
+}
+
+void sched_timer_update(void)
+{
+	if (apic_present())
+		timer_program();
+}
+
+/* Wake the sleepers whose deadline passed (now: CLOCK_MONOTONIC ns); recompute sleep_deadline. */
+static bool expire_sleepers(uint64_t now)
+{
+	bool woke = false;
+	uint64_t next = 0;
+	for (struct thread *t = all_threads; t; t = t->all_next) {
+		if (t->state != T_SLEEPING || !t->wake_at)
+			continue;
+		if (now >= t->wake_at) {
+			wake(t, -ETIMEDOUT);
+			woke = true;
+		} else {
+			next = earliest(next, t->wake_at);
+		}
+	}
+	sleep_deadline = next;
+	/* Other deadline sources expire their timers here. */
+	return woke;
+}
+
+void sched_timer_tick(void)
+{
+	if (sched_next_deadline())
+		expire_sleepers(clock_monotonic_ns());
+}
+
+/*
+ * The timer interrupt, from user mode or from idle_halt(). From user mode,
+ * the running thread gives way (WORK_RESCHED, acted on by the return to
+ * user mode) when a sleeper just woke (it runs promptly: a CPU-bound thread
+ * cannot delay a sleeper's wakeup by a whole slice) or when its slice is
+ * used up and someone waits; schedule() then re-arms the timer.
+ */
+void sched_timer_interrupt(bool from_user)
+{
+	uint64_t now = rdtsc();
+	stats.timer_interrupts++;
+	apic_timer_ack(now);
+	bool woke = sched_next_deadline() && expire_sleepers(clock_monotonic_ns());
+	if (!from_user)
+		return; /* idle: schedule()'s loop runs what woke, or arms and halts again */
+	if (rq_head && (woke || now - slice_start >= tsc_ticks(SLICE_NS))) {
+		this_cpu()->work |= WORK_RESCHED;
+		stats.preemptions++;
+		return;
+	}
+	timer_program();
+}
+
+const struct sched_stats *sched_get_stats(void)
+{
+	return &stats;
+}
+
+/*
+ * Nothing to run: arm the timer for the next deadline and halt until an
+ * interrupt (the timer's, or a device's) wakes someone; never spin. Without
+ * a local APIC (KVMBOX_IRQCHIP=0) nothing interrupts: poll the clock while
+ * a sleeper has a deadline, else halt (which ends the VM in the VMM).
  */
 static void idle(void)
 {
-	if (any_deadline()) {
+	stats.idle_halts++;
+	if (likely(apic_present())) {
+		timer_program();
+		idle_halt();
+		return;
+	}
+	sched_timer_tick();
+	if (rq_head)
+		return;
+	if (sched_next_deadline()) {
 		__asm__ volatile("pause");
 		return;
 	}
@@ -162,20 +290,21 @@ void schedule(void)
 {
 	struct thread *prev = current_thread();
 	if (prev->state == T_RUNNING)
-		sched_enqueue(prev);
+		rq_push(prev);
 	struct thread *next;
-	for (;;) {
-		sched_timer_tick();
-		next = dequeue();
-		if (next)
-			break;
+	while (!(next = dequeue()))
 		idle();
-	}
 	next->state = T_RUNNING;
 	if (prev->state == T_DEAD)
 		dead_thread = prev;
-	if (next != prev)
+	if (likely(apic_present())) {
+		slice_start = rdtsc();
+		timer_program();
+	}
+	if (next != prev) {
+		stats.context_switches++;
 		switch_to(prev, next);
+	}
 	sched_finish_switch();
 	this_cpu()->work &= ~WORK_RESCHED;
 }
@@ -195,6 +324,7 @@ int sleep_on(const void *wchan, bool interruptible, uint64_t deadline_ns)
 	t->wchan = wchan;
 	t->interruptible = interruptible;
 	t->wake_at = deadline_ns;
+	sleep_deadline = earliest(sleep_deadline, deadline_ns);
 	t->state = T_SLEEPING;
 	schedule();
 	int reason = (int)(int64_t)t->wake_at;
@@ -215,15 +345,3 @@ void wake_thread(struct thread *t)
 		wake(t, t->interruptible ? -EINTR : 0);
 }
 
-void sched_timer_tick(void)
-{
-	uint64_t now = 0;
-	for (struct thread *t = all_threads; t; t = t->all_next) {
-		if (t->state != T_SLEEPING || !t->wake_at)
-			continue;
-		if (!now)
-			now = clock_monotonic_ns();
-		if (now >= t->wake_at)
-			wake(t, -ETIMEDOUT);
-	}
-}

@@ -1,5 +1,6 @@
-/* Exceptions: a fault in user mode becomes a signal; a fault in the kernel is a panic. */
+/* Exceptions and interrupts: a fault in user mode becomes a signal; a fault in the kernel is a panic. */
 #include "proc.h"
+#include "apic.h"
 #include "mm.h"
 #include "lib.h"
 #include "errno.h"
@@ -27,8 +28,38 @@ static inline uint64_t read_cr2(void)
 #define PF_USER    (1u << 2)
 #define PF_INSTR   (1u << 4)
 
+/*
+ * An interrupt (vector >= 32: only the local APIC delivers them; a program's
+ * `int n` for these vectors hits a DPL-0 gate and is a #GP). The kernel runs
+ * with IF=0 except in idle_halt(), so from kernel mode an interrupt can only
+ * come from there; anywhere else it is the kernel's bug.
+ */
+static void interrupt(struct trap_frame *tf, unsigned vector)
+{
+	bool user = tf->cs & 3;
+	if (!user && (tf->rip < (uint64_t)idle_halt_begin || tf->rip > (uint64_t)idle_halt_end))
+		panic_trap(tf, vector, 0, "kernel fault: interrupt (vector %u) with interrupts off, at rip %lx",
+			   vector, tf->rip);
+	if (user)
+		tf->orig_rax = ~0ull; /* not in a syscall (no restart on a signal delivered now) */
+	switch (vector) {
+	case APIC_TIMER_VECTOR:
+		sched_timer_interrupt(user);
+		break;
+	case APIC_SPURIOUS_VECTOR:
+		break; /* no EOI for the spurious vector (SDM vol. 3A 11.9) */
+	default:
+		apic_eoi(); /* unexpected: acknowledge, so it cannot hold back other vectors */
+		break;
+	}
+}
+
 void trap(struct trap_frame *tf, unsigned vector)
 {
+	if (vector >= 32) {
+		interrupt(tf, vector);
+		return;
+	}
 	uint64_t err = tf->orig_rax;
 	if (!(tf->cs & 3)) {
 		const char *name = vector < 32 && trap_names[vector] ? trap_names[vector] : "interrupt";
@@ -83,8 +114,6 @@ void trap(struct trap_frame *tf, unsigned vector)
 		sig = SIGFPE;
 		break;
 	default:
-		if (vector >= 32)
-			return; /* a stray interrupt: nothing to do for the program */
 		sig = SIGSEGV; /* #GP, #OF, #BR, ... */
 		break;
 	}

@@ -18,7 +18,7 @@ int main(void)
 		.mem_size = 256ull << 20, .nr_cpus = 2, .bootargs = "console=hvc quiet",
 		.initrd_start = 0x200000, .initrd_end = 0x2345678,
 		.tsc_khz = 2400000, .boot_tsc = 123456789, .boot_realtime_ns = 1700000000123456789ull,
-		.cpl0_emulated = true,
+		.cpl0_emulated = true, .lapic = true,
 	};
 	for (int i = 0; i < FDT_RNG_SEED_BYTES; i++)
 		p.rng_seed[i] = (uint8_t)i;
@@ -67,12 +67,24 @@ int main(void)
 	}
 	CHECK(n == 2);
 
+	/* The local APIC node (kvmbox,x2apic binding in vmm/fdt.c). */
+	int apic = fdt_node_offset_by_compatible(buf, -1, "kvmbox,x2apic");
+	CHECK(apic >= 0 && apic == fdt_path_offset(buf, "/interrupt-controller@fee00000"));
+	CHECK(fdt_getprop(buf, apic, "interrupt-controller", &len) != NULL && len == 0);
+	CHECK(fdt_getprop(buf, apic, "kvmbox,tsc-deadline", &len) != NULL && len == 0);
+	const fdt32_t *icells = fdt_getprop(buf, apic, "#interrupt-cells", &len);
+	CHECK(icells && len == 4 && fdt32_to_cpu(*icells) == 1);
+
 	/* Without CPL0 emulation the flag property is absent. */
 	p.cpl0_emulated = false;
 	p.nr_cpus = 1;
 	CHECK(fdt_build(buf, sizeof(buf), &p, err, sizeof(err)) > 0);
 	CHECK(fdt_getprop(buf, fdt_path_offset(buf, "/chosen"), "kvmbox,cpl0-emulated", &len) == NULL);
 	CHECK(fdt_path_offset(buf, "/cpus/cpu@0") >= 0 && fdt_path_offset(buf, "/cpus/cpu@1") < 0);
+	/* Without an in-kernel local APIC there is no interrupt-controller node. */
+	p.lapic = false;
+	CHECK(fdt_build(buf, sizeof(buf), &p, err, sizeof(err)) > 0);
+	CHECK(fdt_node_offset_by_compatible(buf, -1, "kvmbox,x2apic") < 0);
 
 	/* Too small a buffer is an error with a reason, not an overflow. */
 	static uint8_t small[128];

@@ -1,5 +1,6 @@
 /* The x86-64 platform layer: hypercalls, bulk memory, the clock, halting. */
 #include "platform.h"
+#include "proc.h"
 #include "mm.h"
 #include "lib.h"
 
@@ -129,9 +130,26 @@ uint64_t clock_realtime_ns(void)
 	return boot_info->boot_realtime_ns + clock_monotonic_ns();
 }
 
+/* --verbose: the scheduler's counters for the VMM to print (the tests count timer interrupts). */
+static void report_stats(void)
+{
+	static struct kvmbox_guest_stats st;
+	static struct kvmbox_hc_notice hc;
+	const struct sched_stats *s = sched_get_stats();
+	st.timer_interrupts = s->timer_interrupts;
+	st.context_switches = s->context_switches;
+	st.preemptions = s->preemptions;
+	st.idle_halts = s->idle_halts;
+	hc.kind = KVMBOX_NOTICE_STATS;
+	hc.arg = V2P(&st);
+	hypercall(KVMBOX_HC_NOTICE, &hc);
+}
+
 noreturn void platform_exit(int status)
 {
 	static struct kvmbox_hc_exit hc;
+	if (boot_flags & KVMBOX_BOOT_VERBOSE)
+		report_stats();
 	hc.status = status;
 	for (;;)
 		hypercall(KVMBOX_HC_EXIT, &hc);

@@ -1,0 +1,87 @@
+# Timer, idle and preemption cases (sourced by test/run-tests.sh): sleeps are
+# not early and not 10x late, CPU-bound processes share the CPU, the tickless
+# timer takes at most 2 interrupts for a 1 s sleep, an idle vCPU halts.
+
+TIMER_PROGS="timer_sleep timer_fair timer_starve"
+
+# The guest's scheduler counters, printed at exit with --verbose: timer_stat NAME -> the number
+# before NAME in "guest scheduler: N timer interrupts, N context switches, ..." ("" if absent).
+timer_stat() {
+	sed -n "s/.*guest scheduler:.* \([0-9][0-9]*\) $1.*/\1/p" "$W/k.err" | head -n 1
+}
+
+case_timer_self() { # libc prog: self-checking; stdout and status as native (stderr has the times)
+	local l=$1 p=$2
+	prepare "$l" "$p"
+	kvm "./$p"
+	(cd "$W/n" && native "./$p")
+	compare_native "out rc"
+	grep -qx "PASS $p" "$W/k.out" || problem "no \"PASS $p\" line" "$(excerpt "$W/k.out")"
+	finish
+}
+
+case_timer_ticks() { # libc how: one 1 s sleep of one thread takes at most 2 timer interrupts
+	local l=$1 how=$2
+	prepare "$l" timer_sleep
+	kvm --verbose ./timer_sleep "$how" 1000
+	expect_rc 0
+	expect_out_is "$how 1000 ms: done"
+	local n; n=$(timer_stat "timer interrupts")
+	if [ -z "$n" ]; then problem "--verbose printed no \"guest scheduler: N timer interrupts\" line"
+	elif ((n > 2)); then problem "$n timer interrupts during a 1 s sleep (at most 2: tickless)"
+	fi
+	finish
+}
+
+case_timer_idle_halts() { # libc: a 1 s sleep halts the vCPU: a woken timer, and little host CPU time
+	local l=$1
+	prepare "$l" timer_sleep
+	# times(1) in a subshell: the CPU time of exactly this run (kvmbox is reaped inside it).
+	local t; t=$( (kvm --verbose ./timer_sleep futex 1000; times) | tail -n 1)
+	expect_rc 0
+	expect_out_is "futex 1000 ms: done"
+	local n h
+	n=$(timer_stat "timer interrupts")
+	h=$(timer_stat "idle halts")
+	[ "${n:-0}" -ge 1 ] || problem "no timer interrupt ended the sleep (${n:-no} timer interrupts)"
+	[ "${h:-0}" -ge 1 ] || problem "the idle CPU never halted (${h:-no} idle halts)"
+	# "0m0.012s 0m0.034s": a vCPU that spun through the second would use about 1 s.
+	[[ $t =~ ^([0-9]+)m([0-9.]+)s\ ([0-9]+)m([0-9.]+)s$ ]] || problem "cannot read times: $t"
+	local ms; ms=$(awk -v a="${BASH_REMATCH[1]}" -v b="${BASH_REMATCH[2]}" -v c="${BASH_REMATCH[3]}" \
+		-v d="${BASH_REMATCH[4]}" 'BEGIN { printf "%d", (a * 60 + b + c * 60 + d) * 1000 }')
+	((ms < 500)) || problem "kvmbox used ${ms} ms of CPU time during a 1 s sleep (the vCPU spins?)"
+	finish
+}
+
+case_timer_preempt_stats() { # libc: two CPU-bound processes: the timer preempted them
+	local l=$1
+	prepare "$l" timer_fair
+	kvm --verbose ./timer_fair 300
+	expect_rc 0
+	local n; n=$(timer_stat preemptions)
+	[ "${n:-0}" -ge 2 ] || problem "${n:-no} preemptions of two CPU-bound processes in 0.3 s"
+	finish
+}
+
+case_timer_no_irqchip() { # libc: without an interrupt controller (KVMBOX_IRQCHIP=0) sleeps still end
+	local l=$1
+	prepare "$l" timer_sleep
+	KVMBOX_IRQCHIP=0 kvm --verbose ./timer_sleep futex 50
+	expect_rc 0
+	expect_out_is "futex 50 ms: done"
+	local n; n=$(timer_stat "timer interrupts")
+	[ "$n" = 0 ] || problem "${n:-no} timer interrupts without an interrupt controller (expected 0)"
+	finish
+}
+
+for l in $LIBCS; do
+	for p in $TIMER_PROGS; do
+		add native/$l/$p native case_native_selfcheck $l $p
+		add e2e/$l/$p kvm case_timer_self $l $p
+	done
+	add e2e/$l/timer-ticks-nanosleep kvm case_timer_ticks $l nanosleep
+	add e2e/$l/timer-ticks-futex kvm case_timer_ticks $l futex
+	add e2e/$l/timer-idle-halts kvm case_timer_idle_halts $l
+	add e2e/$l/timer-preempt-stats kvm case_timer_preempt_stats $l
+	add e2e/$l/timer-no-irqchip kvm case_timer_no_irqchip $l
+done

@@ -1,0 +1,16 @@
+/* The VM's interrupt controller (x86-64): KVM's in-kernel irqchip, for the guest's LAPIC timer and, later, irqfds. */
+#ifndef VMM_IRQCHIP_X86_64_H
+#define VMM_IRQCHIP_X86_64_H
+#include <stdbool.h>
+#include "vm.h"
+
+/*
+ * Create the in-kernel irqchip (local APIC per vCPU, IOAPIC, PIC) and enable
+ * the x2APIC API; offer x2APIC and the TSC-deadline timer in vm->cpuid.
+ * Call after vm_set_memory and cpu_probe, before any vCPU. Sets vm->lapic
+ * and returns it: false when KVM lacks KVM_CAP_IRQCHIP or
+ * KVM_CAP_TSC_DEADLINE_TIMER, or KVMBOX_IRQCHIP=0 is set (the guest then
+ * has no timer interrupt and polls its clock when it must wait).
+ */
+bool irqchip_create(struct vm *vm);
+#endif

@@ -58,13 +58,21 @@ cat "$IMAGE" "$W/params.cpio" >"$W/initrd.cpio" || exit 2
 echo "svm: Linux $KVER under QEMU TCG, -cpu $SVM_CPU -smp $SVM_SMP -m $SVM_MEM; mode $MODE${T:+, T=$T}"
 : >"$W/console.log"
 : >"$W/results.log"
+# The QEMU monitor on two FIFOs (QEMU opens them read-write: never blocks):
+# at a stall, "info registers -a" says where each vCPU is.
+mkfifo "$W/mon.in" "$W/mon.out" || exit 2
+monitor() { # command...: its output on stdout (the monitor's earlier output too)
+	printf '%s\n' "$*" >"$W/mon.in"
+	sleep 2
+	timeout 3 cat "$W/mon.out" | tr -d '\r' | grep -av '^(qemu)' || true
+}
 t0=$SECONDS
 # -no-reboot + panic=-1: a guest kernel panic ends QEMU at once.
 timeout -k 10 "$SVM_TIMEOUT" "$QEMU" -accel tcg -cpu "$SVM_CPU" -smp "$SVM_SMP" -m "$SVM_MEM" \
-	-machine q35 -display none -monitor none -no-reboot -nodefaults \
+	-machine q35 -display none -monitor "pipe:$W/mon" -no-reboot -nodefaults \
 	-serial "file:$W/console.log" -serial "file:$W/results.log" \
 	-kernel "$VMLINUZ" -initrd "$W/initrd.cpio" \
-	-append "console=ttyS0 panic=-1 quiet rdinit=/init" \
+	-append "console=ttyS0 panic=-1 nokaslr rdinit=/init" \
 	</dev/null >"$W/qemu.out" 2>&1 &
 QPID=$!
 
@@ -79,6 +87,7 @@ while :; do
 	kill -0 "$QPID" 2>/dev/null || break
 	if ((SECONDS - last >= SVM_STALL)); then
 		why="no output for ${SVM_STALL}s: the guest is hung"
+		{ monitor info cpus; monitor info registers -a; } >"$W/monitor.log" 2>&1
 		kill "$QPID" 2>/dev/null
 		break
 	fi
@@ -106,7 +115,8 @@ if [ -n "$why" ]; then
 	echo "FAIL svm/guest: $why"
 	echo "  QEMU status $qrc after ${took}s; last lines of the guest console:"
 	tr -d '\r' <"$W/console.log" | tail -n 40 | cut -c1-200 | sed 's/^/  | /'
-	[ -s "$W/qemu.out" ] && { echo "  QEMU said:"; tail -n 10 "$W/qemu.out" | sed 's/^/  | /'; }
+	[ -s "$W/qemu.out" ] && { echo "  QEMU said:"; grep -v "TCG doesn't support requested feature" "$W/qemu.out" | tail -n 10 | sed 's/^/  | /'; }
+	[ -s "$W/monitor.log" ] && { echo "  the vCPUs at the stall (QEMU monitor):"; grep -aE '^(\*? *CPU|RAX|RSI|R8|R12|RIP|CS |SS |CR0|EFER)' "$W/monitor.log" | sed 's/^/  | /'; }
 	if [ "$MODE" = bench ]; then exit 1; fi
 	p=$(tr -d '\r' <"$W/results.log" | grep -ac '^PASS ')
 	f=$(tr -d '\r' <"$W/results.log" | grep -ac '^FAIL ')

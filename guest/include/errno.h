@@ -40,4 +40,17 @@
 #define ENOTSUP 95
 #define EOPNOTSUPP 95
 #define ETIMEDOUT 110
+/*
+ * Kernel-internal (include/linux/errno.h): a sleep interrupted by a signal.
+ * Never seen by programs: on the way back to user mode (kernel/signal.c)
+ * they become EINTR or a restart of the syscall.
+ *   ERESTARTSYS: restart if no handler runs or it has SA_RESTART (read, wait4, futex).
+ *   ERESTARTNOINTR: always restart.
+ *   ERESTARTNOHAND: restart only if no handler runs (pause, sigsuspend, poll, select).
+ *   ERESTART_RESTARTBLOCK: as ERESTARTNOHAND here (nanosleep; no restart_syscall block).
+ */
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
 #endif

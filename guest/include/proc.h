@@ -40,6 +40,8 @@ struct ksiginfo {
 	pid_t pid;
 	int status;               /* SIGCHLD: exit code or signal */
 	uint64_t addr;            /* faults: si_addr */
+	uint64_t value;           /* si_value (SI_QUEUE, SI_TIMER: pid = timer id, status = overrun) */
+	uint32_t trapno, err;     /* faults: the vector and error code, for the sigcontext */
 };
 
 /* Signal actions, shared by the threads of a process (and by CLONE_SIGHAND). */
@@ -107,6 +109,7 @@ struct thread {
 	uint64_t robust_list, robust_list_len;
 	uint64_t altstack_sp, altstack_size;
 	int altstack_flags;
+	uint64_t real_blocked;    /* rt_sigtimedwait: the mask while waiting (its signals are never ignored) */
 	void *fpu;                /* XSAVE area (64-byte aligned), NULL until first switched out */
 };
 
@@ -157,6 +160,7 @@ struct percpu {
 /* percpu.work bits: recomputed for the thread being resumed at every switch. */
 #define WORK_SIGNAL (1u << 0)   /* a deliverable signal is pending */
 #define WORK_RESCHED (1u << 1)  /* another thread should run before returning to user mode */
+#define WORK_RESTART (1u << 2)  /* a sleep was interrupted: the syscall may return -ERESTART* */
 
 extern struct percpu percpu_blocks[MAX_CPUS];
 void percpu_init(unsigned cpu);
@@ -222,13 +226,37 @@ bool signal_deliverable(struct thread *t); /* a signal would interrupt its sleep
 void send_signal_thread(struct thread *t, int sig, int code, pid_t from, uint64_t addr);
 void send_signal_proc(struct proc *p, int sig);
 void send_sigchld(struct proc *parent, struct proc *child);
+/* Send with a complete siginfo: to thread t if given, else to process p (timers, sigqueue). */
+void send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *info);
 /* A user-mode fault: queue it for a handler (true), or die of it (does not return). */
 bool signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr, uint64_t vector, uint64_t err);
 /* Push a handler frame onto the user stack and point the frame at the handler: 0 or -EFAULT. */
 int signal_setup_frame(struct trap_frame *tf, int sig, struct k_sigaction *ka, const struct ksiginfo *info);
+/* The 128-byte siginfo_t for info, to user memory: 0 or -EFAULT. */
+int siginfo_to_user(uint64_t uinfo, const struct ksiginfo *info);
 /* fork/exec hooks. */
 void proc_adopt_init(struct proc *p, struct thread *t);
 void proc_exec_done(struct proc *p);
+/* execve: handlers back to SIG_DFL (ignored stay ignored), no altstack, no POSIX timers. */
+void signal_exec(struct proc *p);
+/* The thread's live FPU state to its save area (kernel/sched.c). */
+void fpu_save(struct thread *t);
+
+/* ---- timers (kernel/itimer.c): ITIMER_REAL/alarm and POSIX timers ---- */
+/*
+ * The nearest CLOCK_MONOTONIC ns deadline of an armed timer that sends a
+ * signal, 0 for none. It can move earlier in any syscall that arms a timer;
+ * the idle loop and the timer interrupt must not sleep past it.
+ */
+uint64_t itimer_next_deadline(void);
+/* Fire the timers whose deadline passed (sched.c's deadline scan); true if any fired. */
+bool itimer_tick(uint64_t now);
+/* A SI_TIMER signal was taken: fill its si_overrun and reset the count. */
+void itimer_dequeued(struct proc *p, struct ksiginfo *info);
+/* Process exit: every timer; exec: the POSIX timers (ITIMER_REAL survives exec). */
+void itimer_proc_exit(struct proc *p);
+void itimer_exec(struct proc *p);
+
 /* Futexes (kernel/futex.c). */
 int futex_wake_addr(uint64_t uaddr, int n);
 

@@ -103,4 +103,20 @@ long sys_futex(uint64_t uaddr, int op, uint32_t val, uint64_t timeout, uint64_t 
 long sys_execve(uint64_t path, uint64_t argv, uint64_t envp);
 long sys_tgkill(pid_t tgid, pid_t tid, int sig);
 long sys_tkill(pid_t tid, int sig);
+/* kernel/signal.c, signal_frame.c, itimer.c: signals and timers */
+long sys_rt_sigreturn(void);
+long sys_rt_sigsuspend(uint64_t mask, size_t sigsetsize);
+long sys_pause(void);
+long sys_rt_sigtimedwait(uint64_t set, uint64_t info, uint64_t timeout, size_t sigsetsize);
+long sys_rt_sigqueueinfo(pid_t pid, int sig, uint64_t info);
+long sys_rt_tgsigqueueinfo(pid_t tgid, pid_t tid, int sig, uint64_t info);
+long sys_sigaltstack(uint64_t ss, uint64_t old_ss);
+long sys_alarm(unsigned seconds);
+long sys_getitimer(int which, uint64_t cur);
+long sys_setitimer(int which, uint64_t new_value, uint64_t old_value);
+long sys_timer_create(int clock, uint64_t sevp, uint64_t timerid);
+long sys_timer_settime(int timerid, int flags, uint64_t new_value, uint64_t old_value);
+long sys_timer_gettime(int timerid, uint64_t cur);
+long sys_timer_getoverrun(int timerid);
+long sys_timer_delete(int timerid);
 #endif

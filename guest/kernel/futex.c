@@ -67,7 +67,10 @@ static long futex_wait(uint64_t uaddr, uint32_t val, uint64_t timeout)
 		}
 	if (w.woken)
 		return 0;
-	return r == -ETIMEDOUT ? -ETIMEDOUT : -EINTR;
+	if (r == -ETIMEDOUT)
+		return -ETIMEDOUT;
+	/* A signal: EINTR for a handler, else the wait starts again (with SA_RESTART too, untimed). */
+	return timeout ? -ERESTART_RESTARTBLOCK : -ERESTARTSYS;
 }
 
 long sys_futex(uint64_t uaddr, int op, uint32_t val, uint64_t timeout, uint64_t uaddr2, uint32_t val3)

@@ -200,6 +200,12 @@ long sys_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uint64_t chi
 	t->fs_base = flags & CLONE_SETTLS ? tls : cur->fs_base;
 	t->gs_base = cur->gs_base;
 	t->sigmask = cur->sigmask;
+	if (!(flags & CLONE_VM) || (flags & CLONE_VFORK)) {
+		/* The alternate signal stack is in memory the child has too (Linux's copy_process). */
+		t->altstack_sp = cur->altstack_sp;
+		t->altstack_size = cur->altstack_size;
+		t->altstack_flags = cur->altstack_flags;
+	}
 	if (flags & CLONE_CHILD_CLEARTID)
 		t->clear_child_tid = child_tid;
 	fpu_save(t); /* the child starts with the parent's FPU/SSE state */
@@ -268,6 +274,7 @@ static void release_vfork_parent(struct proc *p)
 
 void proc_exec_done(struct proc *p)
 {
+	signal_exec(p);
 	release_vfork_parent(p);
 }
 
@@ -280,6 +287,7 @@ static void proc_become_zombie(struct proc *p)
 		platform_exit(sig ? 128 + sig : (p->exit_status >> 8) & 0xff);
 	}
 	fs_exit(p);
+	itimer_proc_exit(p);
 	struct mm *mm = p->mm;
 	p->mm = NULL;
 	if (this_cpu()->mm == mm) {
@@ -454,7 +462,7 @@ static long do_wait(int idtype, pid_t id, int options, struct proc **found)
 		}
 		int r = sleep_on(self, true, 0);
 		if (r == -EINTR)
-			return -EINTR;
+			return -ERESTARTSYS; /* EINTR, or restarted under SA_RESTART (signal.c) */
 	}
 }
 

@@ -185,6 +185,7 @@ uint64_t sched_next_deadline(void)
 	 *              d = earliest(d, timerfd_next_deadline());
 	 */
 	uint64_t d = sleep_deadline;
+	d = earliest(d, itimer_next_deadline());
 	return d;
 }
 
@@ -225,6 +226,7 @@ static bool expire_sleepers(uint64_t now)
 	}
 	sleep_deadline = next;
 	/* Other deadline sources expire their timers here. */
+	woke |= itimer_tick(now);
 	return woke;
 }
 
@@ -319,8 +321,10 @@ static void wake(struct thread *t, int reason)
 int sleep_on(const void *wchan, bool interruptible, uint64_t deadline_ns)
 {
 	struct thread *t = current_thread();
-	if (interruptible && signal_deliverable(t))
+	if (interruptible && signal_deliverable(t)) {
+		this_cpu()->work |= WORK_RESTART; /* the syscall's -ERESTART* needs the slow return */
 		return -EINTR;
+	}
 	t->wchan = wchan;
 	t->interruptible = interruptible;
 	t->wake_at = deadline_ns;
@@ -329,6 +333,8 @@ int sleep_on(const void *wchan, bool interruptible, uint64_t deadline_ns)
 	schedule();
 	int reason = (int)(int64_t)t->wake_at;
 	t->wake_at = 0;
+	if (reason == -EINTR)
+		this_cpu()->work |= WORK_RESTART;
 	return reason;
 }
 

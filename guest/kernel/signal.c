@@ -7,8 +7,6 @@
 #include "lib.h"
 #include "errno.h"
 
-#define SIGBIT(s) (1ull << ((s) - 1))
-#define UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
 /* Default action "core" (signal(7)); the wait status gets 0x80. */
 #define CORE_SET (SIGBIT(SIGQUIT) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | SIGBIT(SIGABRT) | \
 		  SIGBIT(SIGBUS) | SIGBIT(SIGFPE) | SIGBIT(SIGSEGV) | SIGBIT(SIGXCPU) | \
@@ -16,11 +14,29 @@
 /* Default action "ignore" (and, until job control lands, "stop" and "continue"). */
 #define IGNORE_SET (SIGBIT(SIGCHLD) | SIGBIT(SIGURG) | SIGBIT(SIGWINCH) | SIGBIT(SIGCONT) | \
 		    SIGBIT(SIGSTOP) | SIGBIT(SIGTSTP) | SIGBIT(SIGTTIN) | SIGBIT(SIGTTOU))
+/* Faults: taken before other pending signals (Linux's SYNCHRONOUS_MASK). */
+#define SYNCHRONOUS_SET (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | \
+			 SIGBIT(SIGFPE) | SIGBIT(SIGSYS))
 
-static bool sig_ignored(struct proc *p, int sig)
+/* The action ignores sig (SIGKILL's never does: its action cannot be set). */
+static bool handler_ignores(struct proc *p, int sig)
 {
 	uint64_t h = p->sighand->action[sig - 1].handler;
-	return sig != SIGKILL && (h == SIG_IGN || (h == SIG_DFL && (IGNORE_SET & SIGBIT(sig))));
+	return h == SIG_IGN || (h == SIG_DFL && (IGNORE_SET & SIGBIT(sig)));
+}
+
+/* A blocked signal is never discarded: its action may change before it is unblocked. */
+static bool thread_blocks(struct thread *t, int sig)
+{
+	return (t->sigmask | t->real_blocked) & SIGBIT(sig);
+}
+
+static bool proc_blocks(struct proc *p, int sig)
+{
+	for (struct thread *t = p->threads; t; t = t->proc_next)
+		if (thread_blocks(t, sig))
+			return true;
+	return false;
 }
 
 static uint64_t blocked(struct thread *t)
@@ -42,6 +58,53 @@ void update_work(void)
 		pc->work &= ~WORK_SIGNAL;
 }
 
+/*
+ * Queue a signal. Standard and real-time signals alike keep one instance
+ * each: a second one sent while the first is pending is merged (timers
+ * count it as an overrun). A thread-directed signal wakes its thread if it
+ * is not blocked there; a process-directed one wakes one thread that does
+ * not block it (all of them for SIGKILL).
+ */
+void send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *info)
+{
+	int sig = info->signo;
+	uint64_t bit = SIGBIT(sig);
+	if (p->zombie)
+		return;
+	if (t) {
+		if (handler_ignores(p, sig) && !thread_blocks(t, sig))
+			return;
+		if (!(t->pending & bit))
+			t->siginfo[sig - 1] = *info;
+		t->pending |= bit;
+		if (t == current_thread())
+			update_work();
+		else if (t->state == T_SLEEPING && t->interruptible && !(blocked(t) & bit))
+			wake_thread(t);
+		return;
+	}
+	if (handler_ignores(p, sig) && !proc_blocks(p, sig))
+		return;
+	if (!(p->pending & bit))
+		p->siginfo[sig - 1] = *info;
+	p->pending |= bit;
+	if (sig == SIGKILL) {
+		for (struct thread *o = p->threads; o; o = o->proc_next)
+			if (o->state == T_SLEEPING)
+				wake_thread(o);
+	} else {
+		/* Wake one thread that can take it. */
+		for (struct thread *o = p->threads; o; o = o->proc_next)
+			if (!(blocked(o) & bit)) {
+				if (o->state == T_SLEEPING && o->interruptible)
+					wake_thread(o);
+				break;
+			}
+	}
+	if (current_thread()->proc == p)
+		update_work();
+}
+
 static void set_info(struct ksiginfo *i, int sig, int code, pid_t pid, uint64_t addr, int status)
 {
 	i->signo = sig;
@@ -49,47 +112,23 @@ static void set_info(struct ksiginfo *i, int sig, int code, pid_t pid, uint64_t 
 	i->pid = pid;
 	i->addr = addr;
 	i->status = status;
+	i->value = 0;
+	i->trapno = i->err = 0;
 }
 
 /* Send to one thread (tkill, faults). */
 void send_signal_thread(struct thread *t, int sig, int code, pid_t from, uint64_t addr)
 {
-	struct proc *p = t->proc;
-	if (p->zombie || sig_ignored(p, sig))
-		return;
-	if (!(t->pending & SIGBIT(sig)))
-		set_info(&t->siginfo[sig - 1], sig, code, from, addr, 0);
-	t->pending |= SIGBIT(sig);
-	if (sig == SIGKILL)
-		t->proc->exiting = t->proc->exiting; /* delivery ends the process */
-	if (t == current_thread())
-		update_work();
-	else if (t->state == T_SLEEPING && t->interruptible && !(blocked(t) & SIGBIT(sig)))
-		wake_thread(t);
+	struct ksiginfo info;
+	set_info(&info, sig, code, from, addr, 0);
+	send_signal_info(t->proc, t, &info);
 }
 
 static void send_signal_proc_info(struct proc *p, int sig, int code, pid_t from, int status)
 {
-	if (p->zombie || sig_ignored(p, sig))
-		return;
-	if (!(p->pending & SIGBIT(sig)))
-		set_info(&p->siginfo[sig - 1], sig, code, from, 0, status);
-	p->pending |= SIGBIT(sig);
-	if (sig == SIGKILL) {
-		for (struct thread *t = p->threads; t; t = t->proc_next)
-			if (t->state == T_SLEEPING)
-				wake_thread(t);
-	} else {
-		/* Wake one thread that can take it. */
-		for (struct thread *t = p->threads; t; t = t->proc_next)
-			if (!(blocked(t) & SIGBIT(sig))) {
-				if (t->state == T_SLEEPING && t->interruptible)
-					wake_thread(t);
-				break;
-			}
-	}
-	if (current_thread()->proc == p)
-		update_work();
+	struct ksiginfo info;
+	set_info(&info, sig, code, from, 0, status);
+	send_signal_info(p, NULL, &info);
 }
 
 void send_signal_proc(struct proc *p, int sig)
@@ -100,7 +139,7 @@ void send_signal_proc(struct proc *p, int sig)
 void send_sigchld(struct proc *parent, struct proc *child)
 {
 	int st = child->exit_status;
-	int code = st & 0x7f ? (st & 0x80 ? 3 : 2) : 1; /* CLD_DUMPED, CLD_KILLED, CLD_EXITED */
+	int code = st & 0x7f ? (st & 0x80 ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
 	send_signal_proc_info(parent, SIGCHLD, code, child->pid, st & 0x7f ? st & 0x7f : (st >> 8) & 0xff);
 }
 
@@ -141,16 +180,16 @@ noreturn void force_fatal_signal(struct trap_frame *tf, int signo, int si_code, 
  * blocked runs; otherwise the signal kills, as Linux's force_sig_fault
  * (a blocked or ignored synchronous signal cannot be held back).
  */
-noreturn void force_fatal_signal(struct trap_frame *tf, int signo, int si_code, uint64_t addr,
-				 uint64_t vector, uint64_t error_code);
-
 bool signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr, uint64_t vector,
 		  uint64_t err)
 {
 	struct thread *t = current_thread();
 	struct k_sigaction *ka = &t->proc->sighand->action[sig - 1];
 	if (ka->handler > SIG_IGN && !(blocked(t) & SIGBIT(sig))) {
-		set_info(&t->siginfo[sig - 1], sig, code, 0, addr, 0);
+		struct ksiginfo *i = &t->siginfo[sig - 1];
+		set_info(i, sig, code, 0, addr, 0);
+		i->trapno = vector < 256 ? (uint32_t)vector : 0;
+		i->err = (uint32_t)err;
 		t->pending |= SIGBIT(sig);
 		update_work();
 		return true;
@@ -158,22 +197,64 @@ bool signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr, uint6
 	force_fatal_signal(tf, sig, code, addr, vector, err);
 }
 
-/* Take the lowest-numbered deliverable signal, thread-directed ones first. */
-static int dequeue_signal(struct thread *t, struct ksiginfo *info)
+/*
+ * Take a pending signal of `allowed`: the thread's own before the
+ * process's, faults first, then the lowest number (Linux's dequeue_signal).
+ */
+static int dequeue_signal(struct thread *t, uint64_t allowed, struct ksiginfo *info)
 {
-	uint64_t b = blocked(t);
-	uint64_t tp = t->pending & ~b, pp = t->proc->pending & ~b;
-	if (!tp && !pp)
-		return 0;
-	int ts = tp ? __builtin_ctzll(tp) + 1 : 65, ps = pp ? __builtin_ctzll(pp) + 1 : 65;
-	if (ts <= ps) {
-		t->pending &= ~SIGBIT(ts);
-		*info = t->siginfo[ts - 1];
-		return ts;
+	uint64_t *pending = &t->pending;
+	struct ksiginfo *slots = t->siginfo;
+	uint64_t set = *pending & allowed;
+	if (!set) {
+		pending = &t->proc->pending;
+		slots = t->proc->siginfo;
+		set = *pending & allowed;
+		if (!set)
+			return 0;
 	}
-	t->proc->pending &= ~SIGBIT(ps);
-	*info = t->proc->siginfo[ps - 1];
-	return ps;
+	if (set & SYNCHRONOUS_SET)
+		set &= SYNCHRONOUS_SET;
+	int sig = __builtin_ctzll(set) + 1;
+	*pending &= ~SIGBIT(sig);
+	*info = slots[sig - 1];
+	if (info->code == SI_TIMER)
+		itimer_dequeued(t->proc, info);
+	return sig;
+}
+
+/*
+ * A syscall interrupted by a signal returned -ERESTART*: make it -EINTR,
+ * or rewind to the SYSCALL instruction (2 bytes, 0f 05) with the number
+ * back in rax, so that it runs again (Linux's handle_signal and the
+ * no-handler case of arch_do_signal_or_restart).
+ */
+static void syscall_restart(struct trap_frame *tf, bool handler, uint64_t sa_flags)
+{
+	if ((int64_t)tf->orig_rax < 0)
+		return; /* not in a syscall (a fault, an interrupt, after rt_sigreturn) */
+	switch ((int64_t)tf->rax) {
+	case -ERESTARTNOHAND:
+	case -ERESTART_RESTARTBLOCK:
+		if (handler) {
+			tf->rax = (uint64_t)-EINTR;
+			return;
+		}
+		break;
+	case -ERESTARTSYS:
+		if (handler && !(sa_flags & SA_RESTART)) {
+			tf->rax = (uint64_t)-EINTR;
+			return;
+		}
+		break;
+	case -ERESTARTNOINTR:
+		break;
+	default:
+		return;
+	}
+	tf->rax = tf->orig_rax;
+	tf->rip -= 2;
+	tf->rcx = tf->rip; /* SYSCALL clobbers rcx anyway: keep the SYSRET return possible */
 }
 
 /* On the way back to user mode (entry.S), with the complete frame. */
@@ -182,13 +263,14 @@ void exit_to_user_work(struct trap_frame *tf)
 	struct percpu *pc = this_cpu();
 	if (pc->work & WORK_RESCHED)
 		schedule();
+	pc->work &= ~WORK_RESTART;
 	struct thread *t = current_thread();
 	struct proc *p = t->proc;
 	if (p->exiting)
 		thread_exit(p->exit_status);
 	struct ksiginfo info;
 	int sig;
-	while ((sig = dequeue_signal(t, &info))) {
+	while ((sig = dequeue_signal(t, ~blocked(t), &info))) {
 		struct k_sigaction *ka = &p->sighand->action[sig - 1];
 		if (sig == SIGKILL || ka->handler == SIG_DFL) {
 			if (sig != SIGKILL && (IGNORE_SET & SIGBIT(sig)))
@@ -197,10 +279,26 @@ void exit_to_user_work(struct trap_frame *tf)
 		}
 		if (ka->handler == SIG_IGN)
 			continue;
-		if (signal_setup_frame(tf, sig, ka, &info) == 0)
-			break; /* one handler frame per return; the rest on the next one */
-		/* The frame could not be written (bad stack): SIGSEGV, as Linux's force_sigsegv. */
-		force_fatal_signal(tf, SIGSEGV, SI_KERNEL, 0, ~0ull, 0);
+		syscall_restart(tf, true, ka->flags);
+		if (signal_setup_frame(tf, sig, ka, &info) == 0) {
+			/* One handler frame per pass; entry.S comes back for more (nested, as Linux). */
+			update_work();
+			return;
+		}
+		/*
+		 * The frame could not be written (bad stack, no SA_RESTORER):
+		 * SIGSEGV, as Linux's force_sigsegv: fatal if it was SIGSEGV's
+		 * own frame, else its handler may run (on an alternate stack).
+		 */
+		if (sig == SIGSEGV)
+			force_fatal_signal(tf, SIGSEGV, SI_KERNEL, 0, ~0ull, 0);
+		signal_fault(tf, SIGSEGV, SI_KERNEL, 0, ~0ull, 0);
+	}
+	/* No handler ran: an interrupted syscall starts again, sigsuspend's mask goes back. */
+	syscall_restart(tf, false, 0);
+	if (t->restore_sigmask) {
+		t->restore_sigmask = false;
+		t->sigmask = t->saved_sigmask;
 	}
 	update_work();
 }
@@ -299,7 +397,7 @@ long sys_rt_sigaction(int sig, uint64_t act, uint64_t oact, size_t sigsetsize)
 		ka->restorer = n.restorer;
 		ka->mask = n.mask & ~UNBLOCKABLE;
 		/* Setting SIG_IGN (or a default of ignore) discards what is pending (POSIX). */
-		if (sig_ignored(p, sig)) {
+		if (handler_ignores(p, sig)) {
 			p->pending &= ~SIGBIT(sig);
 			for (struct thread *t = p->threads; t; t = t->proc_next)
 				t->pending &= ~SIGBIT(sig);
@@ -346,4 +444,151 @@ long sys_rt_sigpending(uint64_t set, size_t sigsetsize)
 	struct thread *t = current_thread();
 	uint64_t pend = (t->pending | t->proc->pending) & t->sigmask;
 	return copy_to_user(set, &pend, 8);
+}
+
+/* rt_sigsuspend(2): wait for a handler to run with this mask; the old mask comes back after it. */
+long sys_rt_sigsuspend(uint64_t umask, size_t sigsetsize)
+{
+	if (sigsetsize != 8)
+		return -EINVAL;
+	uint64_t m;
+	if (copy_from_user(&m, umask, 8))
+		return -EFAULT;
+	struct thread *t = current_thread();
+	t->saved_sigmask = t->sigmask;
+	t->restore_sigmask = true;
+	t->sigmask = m & ~UNBLOCKABLE;
+	while (sleep_on(NULL, true, 0) != -EINTR)
+		;
+	return -ERESTARTNOHAND;
+}
+
+long sys_pause(void)
+{
+	while (sleep_on(NULL, true, 0) != -EINTR)
+		;
+	return -ERESTARTNOHAND;
+}
+
+/* A timespec to ns (EINVAL if malformed), saturating far in the future. */
+static int timeout_ns(uint64_t uts, uint64_t *ns)
+{
+	int64_t ts[2];
+	if (copy_from_user(ts, uts, sizeof(ts)))
+		return -EFAULT;
+	if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
+		return -EINVAL;
+	*ns = (uint64_t)ts[0] >= (1ull << 62) / 1000000000ull ? 1ull << 62
+							       : (uint64_t)ts[0] * 1000000000ull + (uint64_t)ts[1];
+	return 0;
+}
+
+/*
+ * rt_sigtimedwait(2): take a pending signal of `set` (normally blocked)
+ * without running its handler; sleep for one until the timeout (NULL: no
+ * limit). While asleep the set is unblocked so that a sender wakes us;
+ * real_blocked keeps them from being discarded as ignored meanwhile.
+ */
+long sys_rt_sigtimedwait(uint64_t uset, uint64_t uinfo, uint64_t uts, size_t sigsetsize)
+{
+	if (sigsetsize != 8)
+		return -EINVAL;
+	uint64_t set, ns = 0;
+	if (copy_from_user(&set, uset, 8))
+		return -EFAULT;
+	if (uts) {
+		int r = timeout_ns(uts, &ns);
+		if (r)
+			return r;
+	}
+	set &= ~UNBLOCKABLE;
+	struct thread *t = current_thread();
+	struct ksiginfo info;
+	int sig = dequeue_signal(t, set, &info);
+	int r = -EAGAIN;
+	if (!sig && (!uts || ns)) {
+		uint64_t deadline = uts ? clock_monotonic_ns() + ns : 0;
+		t->real_blocked = t->sigmask;
+		t->sigmask &= ~set;
+		do
+			r = sleep_on(NULL, true, deadline);
+		while (r == 0);
+		t->sigmask = t->real_blocked;
+		t->real_blocked = 0;
+		sig = dequeue_signal(t, set, &info);
+		update_work();
+	}
+	if (!sig)
+		return r == -ETIMEDOUT ? -EAGAIN : -EINTR;
+	if (uinfo && siginfo_to_user(uinfo, &info))
+		return -EFAULT;
+	return sig;
+}
+
+/* The first 32 bytes of a user siginfo_t: what a queued signal carries. */
+struct siginfo_head {
+	int32_t signo, errno_, code, pad;
+	int32_t pid;
+	uint32_t uid;
+	uint64_t value;
+};
+
+static int queueinfo_from_user(uint64_t uinfo, int sig, pid_t target, struct ksiginfo *ki)
+{
+	struct siginfo_head h;
+	if (copy_from_user(&h, uinfo, sizeof(h)))
+		return -EFAULT;
+	/* Nobody may pose as the kernel or as kill()/tgkill() to another process. */
+	if ((h.code >= 0 || h.code == SI_TKILL) && target != current_proc()->pid)
+		return -EPERM;
+	set_info(ki, sig, h.code, h.pid, 0, 0);
+	ki->value = h.value;
+	return 0;
+}
+
+long sys_rt_sigqueueinfo(pid_t pid, int sig, uint64_t uinfo)
+{
+	if (sig < 0 || sig > NSIG)
+		return -EINVAL;
+	struct ksiginfo ki;
+	int r = queueinfo_from_user(uinfo, sig, pid, &ki);
+	if (r)
+		return r;
+	struct proc *p = pid > 0 ? proc_find(pid) : NULL;
+	if (!p || p->zombie)
+		return -ESRCH;
+	if (sig)
+		send_signal_info(p, NULL, &ki);
+	return 0;
+}
+
+long sys_rt_tgsigqueueinfo(pid_t tgid, pid_t tid, int sig, uint64_t uinfo)
+{
+	if (tgid <= 0 || tid <= 0 || sig < 0 || sig > NSIG)
+		return -EINVAL;
+	struct ksiginfo ki;
+	int r = queueinfo_from_user(uinfo, sig, tgid, &ki);
+	if (r)
+		return r;
+	struct thread *t = thread_find(tid);
+	if (!t || t->proc->pid != tgid)
+		return -ESRCH;
+	if (sig)
+		send_signal_info(t->proc, t, &ki);
+	return 0;
+}
+
+/* execve: caught signals go back to SIG_DFL (ignored ones stay ignored), no altstack, no POSIX timers. */
+void signal_exec(struct proc *p)
+{
+	for (int i = 0; i < NSIG; i++) {
+		struct k_sigaction *ka = &p->sighand->action[i];
+		if (ka->handler != SIG_IGN)
+			ka->handler = SIG_DFL;
+		ka->flags = ka->restorer = ka->mask = 0;
+	}
+	struct thread *t = current_thread();
+	t->altstack_sp = t->altstack_size = 0;
+	t->altstack_flags = 0;
+	itimer_exec(p);
 }

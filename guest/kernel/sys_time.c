@@ -82,17 +82,6 @@ long sys_time(uint64_t tloc)
 	return t;
 }
 
-/*
- * Sleeping until a deadline. With one runnable thread there is nothing else
- * to run; the tickless timer (local APIC TSC-deadline + HLT) replaces this
- * pause loop when the scheduler lands.
- */
-static void sleep_until(uint64_t deadline_mono_ns)
-{
-	while (clock_monotonic_ns() < deadline_mono_ns)
-		__asm__ volatile("pause");
-}
-
 static int read_ts(uint64_t uts, uint64_t *ns)
 {
 	struct timespec ts;
@@ -100,8 +89,37 @@ static int read_ts(uint64_t uts, uint64_t *ns)
 		return -EFAULT;
 	if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
 		return -EINVAL;
-	*ns = (uint64_t)ts.sec * 1000000000ull + (uint64_t)ts.nsec;
+	/* Saturate: 2^62 ns is 146 years. */
+	*ns = (uint64_t)ts.sec >= (1ull << 62) / 1000000000ull ? 1ull << 62
+							       : (uint64_t)ts.sec * 1000000000ull + (uint64_t)ts.nsec;
 	return 0;
+}
+
+/*
+ * Sleep until a CLOCK_MONOTONIC deadline through the scheduler. A signal
+ * that will run a handler or end the process interrupts: the time left
+ * goes to *rem (relative sleeps) and the syscall ends in EINTR, or starts
+ * again if no handler runs (relative sleeps then start over with the whole
+ * duration: there is no restart_syscall block).
+ */
+static long sleep_until(uint64_t deadline, uint64_t rem, int restart)
+{
+	int r;
+	do
+		r = sleep_on(NULL, true, deadline ? deadline : 1);
+	while (r == 0);
+	if (r == -ETIMEDOUT)
+		return 0;
+	uint64_t now = clock_monotonic_ns();
+	if (now >= deadline)
+		return 0;
+	if (rem) {
+		uint64_t left = deadline - now;
+		struct timespec ts = { (int64_t)(left / 1000000000ull), (int64_t)(left % 1000000000ull) };
+		if (copy_to_user(rem, &ts, sizeof(ts)))
+			return -EFAULT;
+	}
+	return restart;
 }
 
 long sys_nanosleep(uint64_t req, uint64_t rem)
@@ -110,15 +128,22 @@ long sys_nanosleep(uint64_t req, uint64_t rem)
 	int r = read_ts(req, &ns);
 	if (r)
 		return r;
-	sleep_until(clock_monotonic_ns() + ns);
-	return 0;
+	if (!ns)
+		return 0;
+	return sleep_until(clock_monotonic_ns() + ns, rem, -ERESTART_RESTARTBLOCK);
 }
 
 long sys_clock_nanosleep(int clk, int flags, uint64_t req, uint64_t rem)
 {
 	uint64_t ns, now;
-	if (clk == CLOCK_THREAD_CPUTIME_ID)
+	switch (clk) {
+	case CLOCK_THREAD_CPUTIME_ID:
 		return -EINVAL;
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_MONOTONIC_COARSE:
+		return -EOPNOTSUPP; /* no nsleep for these clocks (Linux) */
+	}
 	int r = clock_ns(clk, &now);
 	if (r)
 		return r;
@@ -126,9 +151,13 @@ long sys_clock_nanosleep(int clk, int flags, uint64_t req, uint64_t rem)
 	if (r)
 		return r;
 	uint64_t mono = clock_monotonic_ns();
-	if (flags & TIMER_ABSTIME)
-		sleep_until(ns > now ? mono + (ns - now) : mono);
-	else
-		sleep_until(mono + ns);
-	return 0;
+	if (flags & TIMER_ABSTIME) {
+		if (ns <= now)
+			return 0;
+		/* The same absolute time again on restart: ERESTARTNOHAND, no rem (Linux). */
+		return sleep_until(mono + (ns - now), 0, -ERESTARTNOHAND);
+	}
+	if (!ns)
+		return 0;
+	return sleep_until(mono + ns, rem, -ERESTART_RESTARTBLOCK);
 }

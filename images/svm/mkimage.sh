@@ -102,18 +102,22 @@ if ! grep -q SKIP_CASES "$R/kvmbox/test/run-tests.sh"; then
 		cp "$ROOT/test/run-tests.sh" "$R/kvmbox/test/"
 	fi
 fi
-[ -d "$ROOT/test/bench" ] && cp -r "$ROOT/test/bench" "$R/kvmbox/test/"
+for d in cases bench e2e; do
+	[ -d "$ROOT/test/$d" ] && cp -r "$ROOT/test/$d" "$R/kvmbox/test/"
+done
 mkdir -p "$R/kvmbox/test/svm"
-cp "$ROOT/test/svm/bench-guest.sh" "$R/kvmbox/test/svm/" 2>/dev/null || true
+cp "$ROOT/test/svm/bench-guest.sh" "$R/kvmbox/test/svm/"
 B=$R/kvmbox/build
 mkdir -p "$B/guest" "$B/test" "$B/images"
 cp "$BUILD/kvmbox" "$B/kvmbox"
 cp "$BUILD/guest/kernel.elf" "$B/guest/kernel.elf"
-for d in musl glibc bad; do
-	[ -d "$BUILD/test/$d" ] && cp -a "$BUILD/test/$d" "$B/test/"
+for d in "$BUILD"/test/*/; do # musl, glibc, go, bad...: what make images-test built (not unit/)
+	[ "$(basename "$d")" = unit ] || cp -a "$d" "$B/test/"
 done
 cp "$BUILD/images/hello-musl" "$B/images/"
 [ -d "$BUILD/bench" ] && { mkdir -p "$B/bench"; find "$BUILD/bench" -maxdepth 1 -type f -perm -u+x -exec cp {} "$B/bench/" \;; }
+
+[ -f "$BUILD/svm/pagefault" ] && { mkdir -p "$B/svm"; cp "$BUILD/svm/pagefault" "$B/svm/"; }
 
 # ---- init ----
 cp "$ROOT/images/svm/init" "$R/init"

@@ -52,6 +52,10 @@ printf '%s' "$MODE" >"$W/params/svm/mode"
 printf '%s' "$T" >"$W/params/svm/T"
 printf '%s' "$JOBS" >"$W/params/svm/JOBS"
 printf '%s' "$ARGS" >"$W/params/svm/args"
+c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git status --porcelain --untracked-files=no -- vmm guest shared devices 2>/dev/null | head -1)" ] &&
+	c="$c (+ uncommitted changes in vmm/guest/shared/devices)"
+printf '%s' "$c" >"$W/params/svm/commit"
 (cd "$W/params" && find svm | cpio -o -H newc -R 0:0 --quiet) >"$W/params.cpio" || exit 2
 cat "$IMAGE" "$W/params.cpio" >"$W/initrd.cpio" || exit 2
 
@@ -72,7 +76,7 @@ timeout -k 10 "$SVM_TIMEOUT" "$QEMU" -accel tcg -cpu "$SVM_CPU" -smp "$SVM_SMP" 
 	-machine q35 -display none -monitor "pipe:$W/mon" -no-reboot -nodefaults \
 	-serial "file:$W/console.log" -serial "file:$W/results.log" \
 	-kernel "$VMLINUZ" -initrd "$W/initrd.cpio" \
-	-append "console=ttyS0 panic=-1 nokaslr rdinit=/init" \
+	-append "console=ttyS0 panic=-1 nokaslr no_timer_check rdinit=/init" \
 	</dev/null >"$W/qemu.out" 2>&1 &
 QPID=$!
 

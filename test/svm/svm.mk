@@ -25,7 +25,13 @@ svm-image: svm-deps all images-test
 test-svm: svm-image
 	$(Q)BUILD='$(BUILD)' T='$(T)' test/svm/run-svm.sh
 
-bench-svm: svm-deps all
-	$(Q)$(MAKE) --no-print-directory bench-bins
+# The page-fault benchmark program (a guest program, and native for comparison).
+$(BUILD)/svm/pagefault: test/svm/pagefault.c
+	$(call say,MUSLCC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(MUSL_CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+# The image copies $(BUILD)/bench and $(BUILD)/svm/pagefault when they exist.
+bench-svm: svm-deps all bench-bins $(BUILD)/svm/pagefault
 	$(Q)$(MAKE) --no-print-directory svm-image
 	$(Q)BUILD='$(BUILD)' test/svm/bench-svm.sh $(BENCH_ARGS)

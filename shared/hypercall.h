@@ -4,6 +4,7 @@
 
 #include "abi.h"
 #include "regs.h"
+#include "boot.h"
 
 /*
  * A hypercall is a 32-bit `out` to port KVMBOX_HC_PORT_BASE + nr whose value
@@ -29,6 +30,7 @@ enum kvmbox_hc_nr {
 	KVMBOX_HC_STOP          = 8,  /* debug stop: report an event, receive commands */
 	KVMBOX_HC_START_CPU     = 9,  /* start another vCPU */
 	KVMBOX_HC_TRACE_FLUSH   = 10, /* trace ring full: let the VMM drain it */
+	KVMBOX_HC_EXEC          = 11, /* execve: build the new process image natively */
 	KVMBOX_HC_COUNT
 };
 
@@ -167,5 +169,89 @@ struct kvmbox_hc_trace_flush {
 	uint32_t reserved;
 };
 KVMBOX_ASSERT_SIZE(struct kvmbox_hc_trace_flush, 16);
+
+/*
+ * The guest's free frames, handed to a hypercall that allocates natively
+ * (EXEC). Two free lists, each linked through the first 8 bytes of its
+ * frames (the gpa of the next frame, 0 ends the list): list[0] holds frames
+ * of any content, list[1] frames that are zero but for that link. Frames in
+ * [fresh_next, fresh_end) were never touched and read as zero. The VMM
+ * takes frames from list[0], then the fresh range, then list[1]; each frame
+ * it hands out is zeroed and its use count in boot_info.frame_table set to 1.
+ * Frames it frees (use count reaching 0) are pushed onto list[0].
+ */
+struct kvmbox_frame_pool {
+	uint64_t list[2];         /* IN/OUT: list heads (gpa, 0: empty) */
+	uint64_t count[2];        /* IN/OUT: frames on each list */
+	uint64_t fresh_next;      /* IN/OUT */
+	uint64_t fresh_end;       /* IN */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_frame_pool, 48);
+
+/* EXEC flags */
+#define KVMBOX_EXEC_BUILD   (1u << 0) /* build the image the IN fields describe */
+#define KVMBOX_EXEC_RELEASE (1u << 1) /* then free the user half of old_pml4 (after a successful build) */
+
+/* EXEC ret besides 0 and -errno: the file is a "#!" script; interp[] says what runs it. */
+#define KVMBOX_EXEC_SCRIPT 1
+
+#define KVMBOX_EXEC_INTERP_MAX 256     /* Linux's BINPRM_BUF_SIZE: the "#!" line is read from this much */
+#define KVMBOX_EXEC_MAX_ARG_STRLEN 131072 /* Linux's MAX_ARG_STRLEN, NUL included */
+
+/*
+ * A leaf page-table entry of a guest address space holds a frame when P or
+ * this software bit (a PROT_NONE page keeping its frame) is set.
+ */
+#define KVMBOX_PTE_HELD (1ull << 10)
+
+/*
+ * EXEC: what Linux's execve does for a static ELF (fs/exec.c,
+ * fs/binfmt_elf.c, fs/binfmt_script.c), done natively.
+ *
+ * BUILD: the executable's bytes are the segments at `segs` (in file order;
+ * a segment with len 0 and gpa != 0 continues the list at that gpa). The
+ * VMM reads argv and envp from the caller's address space through cr3 (user
+ * pages only), applies Linux's limits (each string at most MAX_ARG_STRLEN,
+ * strings plus pointers at most a quarter of the 8 MiB stack limit: -E2BIG),
+ * and builds the new address space from `pool` exactly as the first process
+ * is built (image pages, page tables, initial stack with argv, envp and
+ * auxv; boot.h). A string or vector on a page that is not present gives
+ * -EAGAIN with fault_va: the guest faults it in and calls again (-EFAULT
+ * if it cannot). A "#!" file gives KVMBOX_EXEC_SCRIPT with interp = the
+ * interpreter path NUL its optional argument NUL, interp_argc = 1 or 2;
+ * the guest then passes the interpreter's bytes with interp/interp_argc
+ * unchanged: argv becomes interp's strings, execfn, argv[1..]. Errors:
+ * -ENOEXEC (not a static x86-64 ELF), -ENOENT (it asks for an interpreter
+ * (PT_INTERP): none can run here), -E2BIG, -EFAULT, -ENOMEM (pool too
+ * small), -EINVAL (bad fields). Nothing changes unless ret is 0.
+ * With regs != 0 a successful build also writes the entry registers there
+ * (KVMBOX_TRAP_FRAME_WORDS words of struct kvmbox_user_regs: rip = rcx =
+ * entry, rsp, rflags = r11 = 0x202, user cs/ss, orig_rax -1, the rest 0).
+ * RELEASE (after a successful BUILD, or alone): drop one use of every frame
+ * mapped in the user half of old_pml4 (entries 0..255) and of its
+ * page-table pages, as the guest's mm teardown does; the guest must not
+ * use old_pml4 afterwards.
+ */
+struct kvmbox_hc_exec {
+	int64_t ret;              /* OUT: 0, KVMBOX_EXEC_SCRIPT or -errno */
+	uint32_t flags;           /* IN: KVMBOX_EXEC_* */
+	uint32_t nr_segs;         /* IN: segments at segs (continuations included) */
+	uint64_t segs;            /* IN: gpa of struct kvmbox_seg[nr_segs] */
+	uint64_t file_size;       /* IN: the executable's size (the segments' total) */
+	uint64_t cr3;             /* IN: the caller's PML4: argv and envp are read through it */
+	uint64_t argv, envp;      /* IN: user addresses of the NULL-terminated vectors (0: empty) */
+	uint64_t execfn;          /* IN: gpa of the NUL-terminated file name (AT_EXECFN) */
+	uint64_t old_pml4;        /* IN (RELEASE) */
+	uint64_t regs;            /* IN: gpa of the trap frame to fill, 0 for none */
+	uint64_t fault_va;        /* OUT: with -EAGAIN, the user address to fault in */
+	uint64_t frames_used;     /* OUT: frames the new image took from the pool */
+	uint32_t interp_argc;     /* IN/OUT: strings in interp (0: not a script) */
+	uint32_t reserved;
+	struct kvmbox_frame_pool pool; /* IN/OUT */
+	char interp[KVMBOX_EXEC_INTERP_MAX]; /* IN/OUT */
+	struct kvmbox_boot_process image; /* OUT: exe_path and cwd are left empty */
+};
+KVMBOX_ASSERT_OFFSET(struct kvmbox_hc_exec, pool, 104);
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_exec, 104 + 48 + 256 + 48 + 16 * 24 + 512);
 
 #endif

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "crash_report.h"
+#include "exec.h"
 #include "guest_mem.h"
 #include "hypercall.h"
 #include "log.h"
@@ -317,5 +318,6 @@ void hc_register_core(void)
 	REG(KVMBOX_HC_STOP, struct kvmbox_hc_stop, hc_stop);
 	REG(KVMBOX_HC_START_CPU, struct kvmbox_hc_start_cpu, hc_start_cpu);
 	REG(KVMBOX_HC_TRACE_FLUSH, struct kvmbox_hc_trace_flush, hc_trace_flush);
+	REG(KVMBOX_HC_EXEC, struct kvmbox_hc_exec, hc_exec);
 #undef REG
 }

@@ -63,22 +63,25 @@ uint64_t pt_build_kernel(struct vm *vm)
 	return pml4;
 }
 
-uint64_t pt_new_user_pml4(struct vm *vm, uint64_t kernel_pml4)
+uint64_t pt_new_user_pml4(struct vm *vm, struct frame_alloc *fa, uint64_t kernel_pml4)
 {
-	uint64_t pml4 = new_table(vm);
+	uint64_t pml4 = fa->take(fa);
+	if (!pml4)
+		return 0;
 	memcpy(table_at(vm, pml4) + 256, table_at(vm, kernel_pml4) + 256, 256 * 8);
 	return pml4;
 }
 
-uint64_t *pt_user_pte(struct vm *vm, uint64_t pml4, uint64_t va, bool create)
+uint64_t *pt_user_pte(struct vm *vm, struct frame_alloc *fa, uint64_t pml4, uint64_t va)
 {
 	uint64_t table = pml4;
 	for (int level = 4; level > 1; level--) {
 		uint64_t *e = &table_at(vm, table)[(va >> (12 + 9 * (level - 1))) & 511];
 		if (!(*e & PT_P)) {
-			if (!create)
+			uint64_t t = fa ? fa->take(fa) : 0;
+			if (!t)
 				return NULL;
-			*e = new_table(vm) | PT_P | PT_W | PT_U | PT_A;
+			*e = t | PT_P | PT_W | PT_U | PT_A;
 		}
 		table = *e & PT_ADDR;
 	}

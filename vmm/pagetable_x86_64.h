@@ -24,13 +24,23 @@
  */
 uint64_t pt_build_kernel(struct vm *vm);
 
-/* A new process PML4 whose entries 256..511 are the kernel PML4's. Returns its gpa. */
-uint64_t pt_new_user_pml4(struct vm *vm, uint64_t kernel_pml4);
+/*
+ * Where the frames of a user address space come from: the boot allocator
+ * for the first process, the guest's free frames for execve (exec.c).
+ * take returns the gpa of a zeroed frame, or 0 when none is left.
+ */
+struct frame_alloc {
+	uint64_t (*take)(struct frame_alloc *fa);
+	struct vm *vm;
+};
+
+/* A new process PML4 whose entries 256..511 are the kernel PML4's: its gpa, 0 if fa is empty. */
+uint64_t pt_new_user_pml4(struct vm *vm, struct frame_alloc *fa, uint64_t kernel_pml4);
 
 /*
  * Host pointer to the 4 KiB leaf PTE for user address va under pml4,
- * allocating missing tables from the boot allocator when create (their
- * entries are P|W|U so the leaf decides the access). NULL if absent.
+ * allocating missing tables from fa when fa is not NULL (their entries are
+ * P|W|U so the leaf decides the access). NULL if absent or fa ran out.
  */
-uint64_t *pt_user_pte(struct vm *vm, uint64_t pml4, uint64_t va, bool create);
+uint64_t *pt_user_pte(struct vm *vm, struct frame_alloc *fa, uint64_t pml4, uint64_t va);
 #endif

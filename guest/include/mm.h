@@ -32,6 +32,10 @@ void page_put(uint64_t pa);         /* one less; freed at zero */
 uint32_t page_refcount(uint64_t pa);
 uint64_t pages_free(void);
 void palloc_init(void);
+/* The free frames for a native allocator (HC_EXEC), and what it left of them. */
+struct kvmbox_frame_pool;
+void palloc_export(struct kvmbox_frame_pool *fp);
+void palloc_import(const struct kvmbox_frame_pool *fp);
 
 /* A mapping in a user address space. */
 struct vma {

@@ -101,6 +101,7 @@ long sys_getsid(pid_t pid);
 long sys_rt_sigpending(uint64_t set, size_t sigsetsize);
 long sys_futex(uint64_t uaddr, int op, uint32_t val, uint64_t timeout, uint64_t uaddr2, uint32_t val3);
 long sys_execve(uint64_t path, uint64_t argv, uint64_t envp);
+long sys_execveat(int dirfd, uint64_t path, uint64_t argv, uint64_t envp, int flags);
 long sys_tgkill(pid_t tgid, pid_t tid, int sig);
 long sys_tkill(pid_t tid, int sig);
 /* kernel/signal.c, signal_frame.c, itimer.c: signals and timers */

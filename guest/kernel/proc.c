@@ -28,7 +28,7 @@ static pid_t next_pid = 2;
 #define CLONE_DETACHED       0x00400000
 #define CLONE_CHILD_SETTID   0x01000000
 /* Namespaces, cgroups, ptrace: not offered. */
-#define CLONE_UNSUPPORTED    0xfe0be000u
+#define CLONE_UNSUPPORTED    0xfe022000u
 
 struct proc *proc_find(pid_t pid)
 {

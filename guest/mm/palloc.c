@@ -116,6 +116,30 @@ uint64_t pages_free(void)
 }
 
 /*
+ * For a hypercall that allocates natively (HC_EXEC): the free frames as the
+ * ABI describes them (shared/hypercall.h struct kvmbox_frame_pool), and
+ * back. Between the two nothing else may allocate or free.
+ */
+void palloc_export(struct kvmbox_frame_pool *fp)
+{
+	fp->list[0] = dirty_head;
+	fp->count[0] = nr_dirty;
+	fp->list[1] = zero_head;
+	fp->count[1] = nr_zero;
+	fp->fresh_next = fresh_next;
+	fp->fresh_end = fresh_end;
+}
+
+void palloc_import(const struct kvmbox_frame_pool *fp)
+{
+	dirty_head = fp->list[0];
+	nr_dirty = fp->count[0];
+	zero_head = fp->list[1];
+	nr_zero = fp->count[1];
+	fresh_next = fp->fresh_next;
+}
+
+/*
  * Kernel stacks: KSTACK_SIZE of contiguous frames from the never-touched
  * region (so no zeroing), recycled through their own free list.
  */

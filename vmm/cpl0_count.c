@@ -44,6 +44,8 @@ static struct {
 	uint32_t count;
 	/* Kernel symbols that name entries more precisely, when the kernel has them (0 if not). */
 	uint64_t stubs_end, syscall_frame, page_fault_entry, trap_common;
+	uint64_t idle_halt_end;   /* the rip after the idle loop's sti; hlt */
+	bool halting;             /* single-step off across the idle HLT (cpl0_count_step) */
 	struct sample_set sets[KEY_OTHER + 1];
 } c;
 
@@ -108,6 +110,7 @@ static void find_symbols(const char *kernel)
 	elf_symbol_addr(m, st.st_size, "syscall_after_hw_frame", &c.syscall_frame);
 	elf_symbol_addr(m, st.st_size, "page_fault_entry", &c.page_fault_entry);
 	elf_symbol_addr(m, st.st_size, "trap_common", &c.trap_common);
+	elf_symbol_addr(m, st.st_size, "idle_halt_end", &c.idle_halt_end);
 	munmap(m, st.st_size);
 }
 
@@ -149,8 +152,30 @@ static bool returns_to_user(uint64_t cr3, uint64_t rip, uint64_t rsp, bool *swap
 	return guest_read_gva(c.vm, cr3, rsp + 8, &cs, 8) == 8 && (cs & 3) == 3;
 }
 
+/*
+ * The idle loop's `sti; hlt`: single-stepped, the HLT ends at once and no
+ * interrupt is ever delivered, so the guest would spin in idle for good.
+ * Across it, stop single-stepping and let hardware execution breakpoints
+ * catch the interrupt handler (trap_common: the stub's few instructions go
+ * uncounted) or the return past the HLT, where stepping resumes.
+ */
+static void set_halting(struct vcpu *vcpu, bool on)
+{
+	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
+	if (on) {
+		dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+		dbg.arch.debugreg[0] = c.trap_common;
+		dbg.arch.debugreg[1] = c.idle_halt_end;
+		dbg.arch.debugreg[7] = (1 << 0) | (1 << 2); /* L0, L1: execute, 1 byte (SDM vol. 3B 18.2.4) */
+	}
+	vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg);
+	c.halting = on;
+}
+
 void cpl0_count_step(struct vcpu *vcpu)
 {
+	if (c.halting)
+		set_halting(vcpu, false);
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	const struct kvm_regs *r = &regs;
@@ -201,6 +226,8 @@ void cpl0_count_step(struct vcpu *vcpu)
 	if (cpl == 0 && c.key >= 0 && c.syscall_frame && r->rip == c.syscall_frame)
 		c.key = r->rax < KVMBOX_MAX_SYSCALLS ? (int)r->rax : KEY_OTHER;
 
+	if (cpl == 0 && c.idle_halt_end && c.trap_common && r->rip == c.idle_halt_end - 1 && (r->rflags & (1 << 9)))
+		set_halting(vcpu, true);
 	bool swapgs = false;
 	c.returning = cpl == 0 && returns_to_user(s->cr3, r->rip, r->rsp, &swapgs);
 	c.returning_next = swapgs ? r->rip + 3 : ~0ull;

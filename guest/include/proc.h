@@ -196,7 +196,7 @@ void schedule(void);                      /* run something else; returns when cu
 int sleep_on(const void *wchan, bool interruptible, uint64_t deadline_ns);
 void wakeup(const void *wchan);
 void wake_thread(struct thread *t);       /* end its sleep whatever the channel */
-/* Timer interrupt / idle loop: wake sleepers whose deadline passed. */
+/* Wake sleepers whose deadline passed (the timer interrupt does this; also a polling idle). */
 void sched_timer_tick(void);
 /*
  * The earliest CLOCK_MONOTONIC deadline (ns) anything waits for, 0 for none:

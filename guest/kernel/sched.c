@@ -21,6 +21,7 @@
 
 static struct thread *rq_head, *rq_tail;
 static uint64_t slice_start;         /* TSC: when the current thread got the CPU, or company */
+static uint64_t slice_tsc;           /* SLICE_NS in TSC ticks, computed at the first need */
 /* Earliest wake_at among sleepers: exact after sched_timer_tick, never later than the truth. */
 static uint64_t sleep_deadline;
 static struct sched_stats stats;
@@ -77,6 +78,13 @@ static inline uint64_t earliest(uint64_t a, uint64_t b)
 	return !a || (b && b < a) ? b : a;
 }
 
+static inline uint64_t slice_ticks(void)
+{
+	if (unlikely(!slice_tsc))
+		slice_tsc = tsc_ticks(SLICE_NS);
+	return slice_tsc;
+}
+
 void sched_enqueue(struct thread *t)
 {
 	bool alone = !rq_head;
@@ -90,7 +98,7 @@ void sched_enqueue(struct thread *t)
 	struct thread *cur = current_thread();
 	if (alone && t != cur && cur->state == T_RUNNING && apic_present()) {
 		slice_start = rdtsc();
-		apic_timer_arm(earliest(apic_timer_deadline(), slice_start + tsc_ticks(SLICE_NS)));
+		apic_timer_arm(earliest(apic_timer_deadline(), slice_start + slice_ticks()));
 	}
 }
 
@@ -199,7 +207,7 @@ static void timer_program(void)
 	uint64_t ns = sched_next_deadline();
 	uint64_t d = ns ? tsc_at(ns) : 0;
 	if (rq_head)
-		d = earliest(d, slice_start + tsc_ticks(SLICE_NS));
+		d = earliest(d, slice_start + slice_ticks());
 	apic_timer_arm(d);
 }
 
@@ -251,7 +259,7 @@ void sched_timer_interrupt(bool from_user)
 	bool woke = sched_next_deadline() && expire_sleepers(clock_monotonic_ns());
 	if (!from_user)
 		return; /* idle: schedule()'s loop runs what woke, or arms and halts again */
-	if (rq_head && (woke || now - slice_start >= tsc_ticks(SLICE_NS))) {
+	if (rq_head && (woke || now - slice_start >= slice_ticks())) {
 		this_cpu()->work |= WORK_RESCHED;
 		stats.preemptions++;
 		return;

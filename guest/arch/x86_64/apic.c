@@ -28,16 +28,27 @@ static inline uint64_t rdmsr(uint32_t msr)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/*
+ * TSC ticks per ns as a 32.32 fixed-point factor, rounded up: a division
+ * (__udivti3, ~25 instructions at CPL0) becomes a multiply. Computed at the
+ * first need, not at boot.
+ */
+static uint64_t ticks_per_ns_32;
+
 uint64_t tsc_ticks(uint64_t ns)
 {
-	uint64_t khz = boot_info->tsc_khz ? boot_info->tsc_khz : 1000000;
-	unsigned __int128 t = (unsigned __int128)ns * khz + 999999;
-	return (uint64_t)(t / 1000000);
+	if (unlikely(!ticks_per_ns_32)) {
+		uint64_t khz = boot_info->tsc_khz ? boot_info->tsc_khz : 1000000;
+		ticks_per_ns_32 = (uint64_t)((((unsigned __int128)khz << 32) + 999999) / 1000000);
+	}
+	/* Rounded up factor, + 1 for the truncation: never fewer than ns * khz / 10^6 ticks. */
+	return (uint64_t)(((unsigned __int128)ns * ticks_per_ns_32) >> 32) + 1;
 }
 
 /*
  * clock_monotonic_ns() (platform.c) is floor((tsc - boot_tsc) * 10^6 / khz):
- * at TSC boot_tsc + ceil(ns * khz / 10^6) it reads at least ns.
+ * at TSC boot_tsc + tsc_ticks(ns) >= boot_tsc + ns * khz / 10^6 it reads at
+ * least ns, so a deadline never fires early.
  */
 uint64_t tsc_at(uint64_t mono_ns)
 {

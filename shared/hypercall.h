@@ -31,6 +31,7 @@ enum kvmbox_hc_nr {
 	KVMBOX_HC_START_CPU     = 9,  /* start another vCPU */
 	KVMBOX_HC_TRACE_FLUSH   = 10, /* trace ring full: let the VMM drain it */
 	KVMBOX_HC_EXEC          = 11, /* execve: build the new process image natively */
+	KVMBOX_HC_CONSOLE_POLL  = 12, /* is the host's fd 0 readable? (optionally wait) */
 	KVMBOX_HC_COUNT
 };
 
@@ -62,6 +63,20 @@ struct kvmbox_hc_console {
 	struct kvmbox_seg segs[KVMBOX_CONSOLE_MAX_SEGS]; /* IN */
 };
 KVMBOX_ASSERT_SIZE(struct kvmbox_hc_console, 24 + 32 * 16);
+
+/*
+ * CONSOLE_POLL: poll(2) of the host's fd 0 for input, waiting up to
+ * timeout_ns (0: only ask). revents holds what poll(2) reported (POLLIN,
+ * POLLHUP, POLLERR, POLLNVAL: any of them means a read will not block);
+ * 0 when the time ran out.
+ */
+struct kvmbox_hc_console_poll {
+	int64_t ret;              /* OUT */
+	uint64_t timeout_ns;      /* IN */
+	uint32_t revents;         /* OUT */
+	uint32_t reserved;
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_console_poll, 24);
 
 /* Kernel register state at a kernel fault (the frame of the faulting context). */
 struct kvmbox_kernel_regs {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 #include "crash_report.h"
 #include "exec.h"
@@ -181,6 +182,46 @@ static void hc_console_read(struct vcpu *vcpu, void *arg)
 	}
 }
 
+static void hc_console_poll(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_console_poll *a = arg;
+	struct timespec now, end;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint64_t t = a->timeout_ns;
+	end.tv_sec = now.tv_sec + (time_t)(t / 1000000000u);
+	end.tv_nsec = now.tv_nsec + (long)(t % 1000000000u);
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = 0, .events = POLLIN };
+		struct timespec left = { 0, 0 };
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec < end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec)) {
+			left.tv_sec = end.tv_sec - now.tv_sec;
+			left.tv_nsec = end.tv_nsec - now.tv_nsec;
+			if (left.tv_nsec < 0) {
+				left.tv_sec--;
+				left.tv_nsec += 1000000000;
+			}
+		}
+		int n = ppoll(&pfd, 1, &left, NULL);
+		if (n < 0 && errno == EINTR) {
+			vcpu_check_timeout();
+			continue;
+		}
+		if (n < 0) {
+			a->ret = -errno;
+			a->revents = 0;
+			return;
+		}
+		a->revents = n ? (uint32_t)pfd.revents : 0;
+		a->ret = 0;
+		return;
+	}
+}
+
 static void hc_panic(struct vcpu *vcpu, void *arg)
 {
 	crash_report_panic(vcpu, arg);
@@ -319,5 +360,6 @@ void hc_register_core(void)
 	REG(KVMBOX_HC_START_CPU, struct kvmbox_hc_start_cpu, hc_start_cpu);
 	REG(KVMBOX_HC_TRACE_FLUSH, struct kvmbox_hc_trace_flush, hc_trace_flush);
 	REG(KVMBOX_HC_EXEC, struct kvmbox_hc_exec, hc_exec);
+	REG(KVMBOX_HC_CONSOLE_POLL, struct kvmbox_hc_console_poll, hc_console_poll);
 #undef REG
 }

@@ -23,8 +23,61 @@ struct inode console_inode = {
 #define CONSOLE_CPUS 16
 static struct kvmbox_hc_console hc_args[CONSOLE_CPUS];
 
+static struct kvmbox_hc_console_poll hc_poll; /* one vCPU */
+
+bool console_wait_input(uint64_t timeout_ns)
+{
+	hc_poll.timeout_ns = timeout_ns;
+	hc_poll.revents = 0;
+	hypercall(KVMBOX_HC_CONSOLE_POLL, &hc_poll);
+	/* An error (no fd 0 at all): say readable, so the read reports it. */
+	return hc_poll.ret < 0 || hc_poll.revents != 0;
+}
+
+unsigned console_poll(struct file *f, struct poll_table *pt)
+{
+	unsigned m = POLLOUT | POLLWRNORM;
+	/* Ask the VMM only when input is of interest. */
+	if (!pt || (pt->events & (POLLIN | POLLRDNORM))) {
+		if (console_wait_input(0))
+			m |= POLLIN | POLLRDNORM;
+		else if (pt)
+			pt->console_in = true;
+	}
+	return m;
+}
+
+/*
+ * Before a read that may block: a blocking read waits inside the VMM, which
+ * would stall every other thread; so while others can run, wait here in
+ * short sleeps until input is there. O_NONBLOCK: -EAGAIN if there is none.
+ */
+static int console_read_wait(struct file *f)
+{
+	if (f->flags & O_NONBLOCK)
+		return console_wait_input(0) ? 0 : -EAGAIN;
+	if (poll_alone())
+		return 0;          /* nothing else could run meanwhile: block in the VMM */
+	for (;;) {
+		if (console_wait_input(0))
+			return 0;
+		struct poll_table pt;
+		poll_table_init(&pt, &pt);
+		pt.register_q = false;
+		pt.console_in = true;
+		if (poll_block(&pt, 0) == -EINTR)
+			return -ERESTARTSYS;
+	}
+}
+
 ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write)
 {
+	if (!write) {
+		int r = console_read_wait(f);
+		if (r)
+			return r;
+	}
+
 	uint32_t cpu = this_cpu()->cpu;
 	BUG_ON(cpu >= CONSOLE_CPUS);
 	struct kvmbox_hc_console *hc = &hc_args[cpu];

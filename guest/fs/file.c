@@ -25,6 +25,21 @@ struct file *file_alloc(struct inode *ip, uint32_t flags)
 	return f;
 }
 
+struct file *anon_file_alloc(uint32_t mode, uint32_t flags, const struct file_ops *ops, void *priv)
+{
+	struct inode *ip = inode_alloc(I_ANON, mode);
+	if (!ip)
+		return NULL;
+	struct file *f = file_alloc(ip, flags);
+	if (!f) {
+		inode_release(ip);
+		return NULL;
+	}
+	f->ops = ops;
+	f->priv = priv;
+	return f;
+}
+
 void file_get(struct file *f) { f->refs++; }
 
 void file_put(struct file *f)
@@ -32,6 +47,8 @@ void file_put(struct file *f)
 	BUG_ON(f->refs == 0);
 	if (--f->refs)
 		return;
+	if (f->ops && f->ops->release)
+		f->ops->release(f);
 	inode_put(f->inode);
 	if (!f->is_static)
 		kfree(f);
@@ -71,6 +88,14 @@ int fd_install(struct file *f, int minfd, bool cloexec)
 		}
 	}
 	return -EMFILE;
+}
+
+int fd_install_new(struct file *f, bool cloexec)
+{
+	int fd = fd_install(f, 0, cloexec);
+	if (fd < 0)
+		file_put(f);
+	return fd;
 }
 
 int fd_close(int fd)

@@ -54,7 +54,7 @@ static struct inode *parent_dir(struct inode *root, const char *path, size_t len
 /* Device nodes we implement ourselves, by Linux major:minor. */
 static struct inode *special_node(uint32_t major, uint32_t minor, uint32_t mode)
 {
-	uint8_t kind = I_DEVICE;
+	uint8_t kind = (mode & S_IFMT) == S_IFIFO ? I_FIFO : I_DEVICE;
 	if ((mode & S_IFMT) == S_IFCHR) {
 		if (major == 5 && minor <= 1)
 			return &console_inode;

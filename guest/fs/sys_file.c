@@ -67,6 +67,8 @@ static ssize_t file_rw(struct file *f, const struct kiovec *iov, int cnt, bool w
 	uint32_t acc = f->flags & O_ACCMODE;
 	if ((f->flags & O_PATH) || (write ? acc == O_RDONLY : acc == O_WRONLY))
 		return -EBADF;
+	if (f->ops)
+		return f->ops->rw ? f->ops->rw(f, iov, cnt, write) : -EINVAL;
 	struct inode *ip = f->inode;
 	switch (ip->kind) {
 	case I_REG:
@@ -88,7 +90,7 @@ static ssize_t file_rw(struct file *f, const struct kiovec *iov, int cnt, bool w
 
 static inline bool seekable(struct file *f)
 {
-	return f->inode->kind != I_CONSOLE;
+	return f->inode->kind != I_CONSOLE && !f->ops && f->inode->kind != I_FIFO;
 }
 
 static long do_rw(int fd, uint64_t buf, size_t count, bool write)
@@ -161,7 +163,7 @@ static long do_rwv(int fd, uint64_t uiov, int iovcnt, bool write)
 			break;
 		}
 		total += r;
-		if ((uint64_t)r < want || (!write && r > 0 && f->inode->kind == I_CONSOLE))
+		if ((uint64_t)r < want || (!write && r > 0 && (f->inode->kind == I_CONSOLE || f->ops)))
 			break;
 		i += n;
 	}
@@ -287,6 +289,8 @@ long sys_dup3(int oldfd, int newfd, int flags)
 #define F_GETFL 3
 #define F_SETFL 4
 #define F_DUPFD_CLOEXEC 1030
+#define F_SETPIPE_SZ 1031
+#define F_GETPIPE_SZ 1032
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
 
 long sys_fcntl(int fd, int cmd, uint64_t arg)
@@ -313,6 +317,9 @@ long sys_fcntl(int fd, int cmd, uint64_t arg)
 			return -EBADF;
 		f->flags = (f->flags & ~SETFL_MASK) | ((uint32_t)arg & SETFL_MASK);
 		return 0;
+	case F_SETPIPE_SZ:
+	case F_GETPIPE_SZ:
+		return pipe_fcntl_size(f, cmd == F_SETPIPE_SZ, arg);
 	}
 	return -EINVAL;
 }
@@ -342,6 +349,8 @@ long sys_ioctl(int fd, unsigned long cmd, uint64_t arg)
 		return 0;
 	}
 	}
+	if (f->ops)
+		return f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
 	if (f->inode->kind == I_CONSOLE)
 		return console_ioctl(f, cmd, arg);
 	return -ENOTTY;
@@ -355,7 +364,7 @@ void stat_fill(struct inode *ip, struct linux_stat *st)
 {
 	st->st_dev = RAMFS_DEV;
 	st->st_ino = ip->ino;
-	st->st_nlink = ip->nlink ? ip->nlink : ip->kind == I_CONSOLE;
+	st->st_nlink = ip->nlink ? ip->nlink : ip->kind == I_CONSOLE || ip->kind == I_ANON;
 	st->st_mode = ip->mode;
 	st->st_uid = 0;
 	st->st_gid = 0;

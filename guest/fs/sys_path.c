@@ -148,6 +148,13 @@ static long do_open(int dirfd, uint64_t upath, int flags, mode_t mode)
 		inode_release(ip);
 		return -ENOMEM;
 	}
+	if (ip->kind == I_FIFO && !(flags & O_PATH)) {
+		r = fifo_open(f);       /* may wait for the other end */
+		if (r) {
+			file_put(f);
+			return r;
+		}
+	}
 	int fd = fd_install(f, 0, flags & O_CLOEXEC);
 	if (fd < 0)
 		file_put(f);
@@ -358,6 +365,60 @@ long sys_mkdirat(int dirfd, uint64_t path, mode_t mode)
 }
 
 long sys_mkdir(uint64_t path, mode_t mode) { return sys_mkdirat(AT_FDCWD, path, mode); }
+
+/* mknod(2): FIFOs, regular files, and device nodes (which open with ENXIO, as archive ones). */
+long sys_mknodat(int dirfd, uint64_t path, mode_t mode, unsigned dev)
+{
+	uint32_t type = mode & S_IFMT;
+	uint8_t kind;
+	switch (type) {
+	case 0:
+	case S_IFREG:
+		type = S_IFREG;
+		kind = I_REG;
+		break;
+	case S_IFIFO:
+		kind = I_FIFO;
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFSOCK:
+		kind = I_DEVICE;
+		break;
+	case S_IFDIR:
+		return -EPERM;
+	default:
+		return -EINVAL;
+	}
+	struct kpath kp;
+	struct nameidata nd;
+	int r = user_parent(dirfd, path, &kp, &nd);
+	if (r)
+		return r;
+	struct inode *ip;
+	if (nd.last_type != LAST_NORM) {
+		r = -EEXIST;
+	} else if (lookup_last(&nd, &ip), ip) {
+		r = -EEXIST;
+	} else if (nd.slash) {
+		r = -ENOENT;
+	} else if (nd.dir->kind != I_DIR) {
+		r = -EACCES;
+	} else if (nd.dir->nlink == 0) {
+		r = -ENOENT;
+	} else if (!(ip = inode_alloc(kind, type | (mode & ~cur_umask() & 07777)))) {
+		r = -ENOMEM;
+	} else {
+		if (kind == I_DEVICE)
+			ip->rdev = dev;
+		if ((r = dir_link_hashed(nd.dir, nd.last, nd.lastlen, nd.hash, ip, false)))
+			kfree(ip);
+	}
+	putname(&kp);
+	return r;
+}
+
+long sys_mknod(uint64_t path, mode_t mode, unsigned dev) { return sys_mknodat(AT_FDCWD, path, mode, dev); }
 
 static long do_unlink(int dirfd, uint64_t path, bool rmdir)
 {

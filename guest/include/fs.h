@@ -64,6 +64,8 @@ enum inode_kind {
 	I_PROC_CWD,     /* /proc/self/cwd: symlink to the working directory */
 	I_PROC_FDDIR,   /* /proc/self/fd: one entry per open fd */
 	I_PROC_FDLINK,  /* /proc/self/fd/N: symlink to what fd N is open on */
+	I_FIFO,         /* named pipe (mknod S_IFIFO): u.pipe while open */
+	I_ANON,         /* behind an anonymous file (pipe, epoll, eventfd, ...): file->ops */
 };
 
 #define INODE_STATIC 0x1   /* static or arena storage: never kfree'd */
@@ -102,6 +104,7 @@ struct inode {
 			bool owned;          /* a page of its own (else it points into the archive) */
 		} link;
 		int fd;              /* I_PROC_FDLINK */
+		struct pipe *pipe;   /* I_FIFO: the pipe while either end is open */
 	} u;
 };
 
@@ -121,7 +124,104 @@ struct dentry {
 	uint64_t seq;                /* getdents cookie (>= 2; 0 and 1 are . and ..) */
 };
 
+/* ---- waiting ------------------------------------------------------------------ */
+
+/* Kernel-internal restart codes (errno.h has them with the signal restart work). */
+#ifndef ERESTARTSYS
+#define ERESTARTSYS 512
+#define ERESTARTNOHAND 514
+#endif
+
+/* poll(2) event bits (asm-generic/poll.h); epoll uses the same values. */
+#define POLLIN     0x001
+#define POLLPRI    0x002
+#define POLLOUT    0x004
+#define POLLERR    0x008
+#define POLLHUP    0x010
+#define POLLNVAL   0x020
+#define POLLRDNORM 0x040
+#define POLLRDBAND 0x080
+#define POLLWRNORM 0x100
+#define POLLWRBAND 0x200
+#define POLLRDHUP  0x2000
+
+/*
+ * A wait queue: the channel that blocking readers/writers of one object
+ * sleep on (sleep_on(q)), plus entries registered by poll/select/epoll
+ * waiting on many objects at once. Whoever changes the object's readiness
+ * calls waitq_wake: it wakes the direct sleepers (only if there are any:
+ * no walk over the threads otherwise) and runs every entry.
+ */
+struct wait_entry;
+typedef void (*wait_fn)(struct wait_entry *e);
+struct wait_entry {
+	struct wait_entry *next, **pprev;  /* on q's list */
+	struct waitq *q;
+	const void *wchan;       /* woken with wakeup(wchan) when fn is NULL */
+	wait_fn fn;              /* else called (epoll: queue the item as ready) */
+	struct file *file;       /* a reference held while registered (poll tables) */
+	struct wait_entry *pt_next; /* the poll table's list */
+};
+struct waitq {
+	struct wait_entry *head;
+	uint32_t sleepers;       /* threads inside waitq_sleep on this queue */
+};
+void waitq_wake(struct waitq *q);
+/* Sleep on q (interruptible) until waitq_wake or the deadline: sleep_on's result. */
+int waitq_sleep(struct waitq *q, uint64_t deadline_ns);
+void wait_entry_add(struct waitq *q, struct wait_entry *e);
+void wait_entry_del(struct wait_entry *e);
+
+/*
+ * What a file's poll op fills besides its ready mask: with `register_q` it
+ * adds an entry for each wait queue whose wakeups matter (poll_wait), and
+ * lowers `deadline` to the time its readiness changes by itself (timerfd).
+ */
+struct poll_table {
+	bool register_q;         /* register on wait queues (first pass) */
+	bool console_in;         /* host stdin was polled for input and is not ready */
+	bool nomem;              /* an entry could not be allocated: poll again soon */
+	unsigned events;         /* what the poller wants of the file being polled */
+	const void *wchan;       /* what the poller sleeps on */
+	uint64_t deadline;       /* CLOCK_MONOTONIC ns, 0 = none */
+	struct file *cur;        /* the file being polled (referenced by its entries) */
+	struct wait_entry *entries;  /* registered entries (pt_next list) */
+	unsigned nr_inline;
+	struct wait_entry inline_entries[8];
+};
+void poll_table_init(struct poll_table *pt, const void *wchan);
+void poll_wait(struct poll_table *pt, struct waitq *q);
+void poll_deadline(struct poll_table *pt, uint64_t deadline_ns);
+void poll_table_free(struct poll_table *pt);   /* unregister every entry */
+/* The readiness of f (POLL* bits); pt may be NULL (just ask). */
+unsigned file_poll(struct file *f, struct poll_table *pt);
+/*
+ * Block until something registered in pt is woken, pt->deadline / deadline
+ * passes (-ETIMEDOUT) or a signal arrives (-EINTR); 0 otherwise. Handles
+ * waiting for host stdin (pt->console_in) without stalling other threads.
+ */
+int poll_block(struct poll_table *pt, uint64_t deadline_ns);
+/* No other thread can run before a deadline or our own action: blocking in the VMM is fine. */
+bool poll_alone(void);
+/* ppoll/pselect6/epoll_pwait: a user sigset replaces the thread's mask for the wait. */
+struct sigmask_swap {
+	bool active;
+	uint64_t old;
+};
+int sigmask_swap_in(struct sigmask_swap *s, uint64_t umask, size_t size); /* 0 or -EINVAL/-EFAULT */
+void sigmask_swap_out(struct sigmask_swap *s, long result);
+
 /* ---- open files and fd tables -------------------------------------------- */
+struct kiovec { uint64_t base, len; };
+
+/* What a file of a kind that is not a ramfs/device inode does (pipes, epoll, eventfd, ...). */
+struct file_ops {
+	ssize_t (*rw)(struct file *f, const struct kiovec *iov, int cnt, bool write);
+	unsigned (*poll)(struct file *f, struct poll_table *pt);   /* NULL: always ready */
+	long (*ioctl)(struct file *f, unsigned long cmd, uint64_t arg); /* NULL: ENOTTY */
+	void (*release)(struct file *f);                           /* the last reference went */
+};
+
 struct file {
 	uint32_t refs;
 	uint32_t flags;          /* O_ACCMODE | O_APPEND | O_NONBLOCK | O_PATH ... */
@@ -129,6 +229,8 @@ struct file {
 	struct inode *inode;
 	uint8_t console_fd;      /* I_CONSOLE: the host fd writes go to (1 or 2) */
 	uint8_t is_static;
+	const struct file_ops *ops; /* NULL: dispatch by inode kind */
+	void *priv;              /* the ops' object */
 };
 
 struct fdtable {
@@ -203,6 +305,28 @@ long sys_fallocate(int fd, int mode, off_t off, off_t len);
 long sys_sync(void);
 long sys_syncfs(int fd);
 long sys_sendfile(int out_fd, int in_fd, uint64_t offp, size_t count);
+/* pipe.c, epoll.c, eventfd.c, timerfd.c, signalfd.c */
+long sys_pipe(uint64_t fds);
+long sys_pipe2(uint64_t fds, int flags);
+long sys_mknod(uint64_t path, mode_t mode, unsigned dev);
+long sys_mknodat(int dirfd, uint64_t path, mode_t mode, unsigned dev);
+long sys_epoll_create(int size);
+long sys_epoll_create1(int flags);
+long sys_epoll_ctl(int epfd, int op, int fd, uint64_t event);
+long sys_epoll_wait(int epfd, uint64_t events, int maxevents, int timeout_ms);
+long sys_epoll_pwait(int epfd, uint64_t events, int maxevents, int timeout_ms, uint64_t sigmask,
+		     size_t sigsetsize);
+long sys_epoll_pwait2(int epfd, uint64_t events, int maxevents, uint64_t timeout, uint64_t sigmask,
+		      size_t sigsetsize);
+long sys_eventfd(unsigned initval);
+long sys_eventfd2(unsigned initval, int flags);
+long sys_timerfd_create(int clockid, int flags);
+long sys_timerfd_settime(int fd, int flags, uint64_t new_value, uint64_t old_value);
+long sys_timerfd_gettime(int fd, uint64_t curr_value);
+long sys_signalfd(int fd, uint64_t mask, size_t sizemask);
+long sys_signalfd4(int fd, uint64_t mask, size_t sizemask, int flags);
+/* A signal was queued for p: wake signalfd readers (kernel/signal.c calls this). */
+void signalfd_notify(struct proc *p);
 
 /* ---- inside fs/ ------------------------------------------------------------ */
 
@@ -280,6 +404,10 @@ long inode_path(struct inode *ip, char *buf, size_t size); /* length or -ERANGE/
 
 /* file.c */
 struct file *file_alloc(struct inode *ip, uint32_t flags);
+/* A file on a fresh anonymous inode (mode S_IF* | perms) with these ops: NULL on ENOMEM. */
+struct file *anon_file_alloc(uint32_t mode, uint32_t flags, const struct file_ops *ops, void *priv);
+/* Install f at the lowest free fd: the fd, or -EMFILE after dropping f. */
+int fd_install_new(struct file *f, bool cloexec);
 int fd_install(struct file *f, int minfd, bool cloexec);  /* fd or -EMFILE (f consumed on error: no) */
 int fd_close(int fd);
 void fd_set_cloexec(struct fdtable *t, int fd, bool on);
@@ -307,16 +435,26 @@ bool dirbuf_emit(struct dirbuf *db, uint64_t ino, int64_t off, uint8_t type,
 long dirbuf_finish(struct dirbuf *db);
 
 /* console.c */
-struct kiovec { uint64_t base, len; };
 ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write);
 long console_ioctl(struct file *f, unsigned long cmd, uint64_t arg);
 /* Write guest-physical segments (at most KVMBOX_CONSOLE_MAX_SEGS) to the console. */
 ssize_t console_write_segs(struct file *f, const struct kvmbox_seg *segs, unsigned nr);
 extern struct inode console_inode;
+/* Readiness of a console file: always writable; readable when host stdin has input (or EOF). */
+unsigned console_poll(struct file *f, struct poll_table *pt);
+/* Wait inside the VMM up to timeout_ns for host stdin: true when it is readable. */
+bool console_wait_input(uint64_t timeout_ns);
 
 /* devfs.c */
 void devfs_populate(struct inode *root);
 ssize_t dev_rw(struct file *f, const struct kiovec *iov, int cnt, bool write);
+
+/* pipe.c */
+/* open(2) of a FIFO: attach the pipe, count the end, wait for the other side. 0 or -errno. */
+int fifo_open(struct file *f);
+extern const struct file_ops pipe_ops;
+/* fcntl F_GETPIPE_SZ / F_SETPIPE_SZ: the capacity in bytes or -errno (-EBADF: not a pipe). */
+long pipe_fcntl_size(struct file *f, bool set, uint64_t arg);
 
 /* procfs.c */
 void procfs_populate(struct inode *root);

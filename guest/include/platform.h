@@ -14,6 +14,11 @@ void hypercall(unsigned nr, void *arg);
  */
 void pmem_zero(uint64_t pa, size_t len);
 void pmem_copy(uint64_t dst_pa, uint64_t src_pa, size_t len);
+/* Several copies at once (n <= KVMBOX_MEMOP_MAX_SEGS): one HC_MEMOP exit where CPL0 is emulated. */
+struct pmem_copy_seg {
+	uint64_t dst, src, len;
+};
+void pmem_copy_batch(const struct pmem_copy_seg *segs, unsigned n);
 /* Zero n (<= KVMBOX_MEMOP_MAX_SEGS) whole pages at once. */
 void pmem_zero_pages(const uint64_t *pas, unsigned n);
 /* Same, on kernel virtual addresses (direct map or kernel image). */

@@ -44,6 +44,7 @@ const syscall_fn syscall_table[NR_SYSCALLS] = {
 	S(flock), S(fadvise64), S(fallocate), S(sync), S(syncfs), S(sendfile),
 	S(clone), S(fork), S(vfork), S(clone3), S(wait4), S(waitid), S(setpgid), S(getpgid),
 	S(getpgrp), S(setsid), S(getsid), S(rt_sigpending), S(futex), S(execve),
+	S(pipe), S(pipe2), S(mknod), S(mknodat),
 	S(execveat),
 	S(rt_sigreturn), S(rt_sigsuspend), S(pause), S(rt_sigtimedwait), S(sigaltstack),
 	S(rt_sigqueueinfo), S(rt_tgsigqueueinfo), S(alarm), S(getitimer), S(setitimer),

@@ -1,5 +1,6 @@
 /* Signals: pending sets, masks, actions, sending, default actions, fatal-signal reports. */
 #include "proc.h"
+#include "fs.h"
 #include "platform.h"
 #include "uaccess.h"
 #include "syscalls.h"
@@ -81,6 +82,7 @@ void send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *i
 			update_work();
 		else if (t->state == T_SLEEPING && t->interruptible && !(blocked(t) & bit))
 			wake_thread(t);
+		signalfd_notify(p);
 		return;
 	}
 	if (handler_ignores(p, sig) && !proc_blocks(p, sig))
@@ -103,6 +105,7 @@ void send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *i
 	}
 	if (current_thread()->proc == p)
 		update_work();
+	signalfd_notify(p);
 }
 
 static void set_info(struct ksiginfo *i, int sig, int code, pid_t pid, uint64_t addr, int status)
@@ -220,6 +223,15 @@ static int dequeue_signal(struct thread *t, uint64_t allowed, struct ksiginfo *i
 	*info = slots[sig - 1];
 	if (info->code == SI_TIMER)
 		itimer_dequeued(t->proc, info);
+	return sig;
+}
+
+/* signalfd: take a pending signal of mask for t; 0 if none. */
+int signal_dequeue(struct thread *t, uint64_t mask, struct ksiginfo *info)
+{
+	int sig = dequeue_signal(t, mask & ~UNBLOCKABLE, info);
+	if (sig)
+		update_work();
 	return sig;
 }
 
@@ -439,11 +451,11 @@ long sys_rt_sigprocmask(int how, uint64_t set, uint64_t oset, size_t sigsetsize)
 
 long sys_rt_sigpending(uint64_t set, size_t sigsetsize)
 {
-	if (sigsetsize != 8)
-		return -EINVAL;
+	if (sigsetsize > 8)
+		return -EINVAL; /* Linux copies out sigsetsize bytes: a shorter set is fine */
 	struct thread *t = current_thread();
 	uint64_t pend = (t->pending | t->proc->pending) & t->sigmask;
-	return copy_to_user(set, &pend, 8);
+	return copy_to_user(set, &pend, sigsetsize);
 }
 
 /* rt_sigsuspend(2): wait for a handler to run with this mask; the old mask comes back after it. */
@@ -517,9 +529,17 @@ long sys_rt_sigtimedwait(uint64_t uset, uint64_t uinfo, uint64_t uts, size_t sig
 		t->real_blocked = 0;
 		sig = dequeue_signal(t, set, &info);
 		update_work();
+		/*
+		 * Linux kills at once for a signal whose default action is fatal
+		 * when it is not blocked (only unblocked for this wait): the wait
+		 * never sees it.
+		 */
+		if (sig && !(t->sigmask & SIGBIT(sig)) && t->proc->sighand->action[sig - 1].handler == SIG_DFL &&
+		    !(IGNORE_SET & SIGBIT(sig)))
+			force_fatal_signal(current_frame(), sig, info.code, info.addr, ~0ull, 0);
 	}
 	if (!sig)
-		return r == -ETIMEDOUT ? -EAGAIN : -EINTR;
+		return r == -EINTR ? -EINTR : -EAGAIN;
 	if (uinfo && siginfo_to_user(uinfo, &info))
 		return -EFAULT;
 	return sig;

@@ -179,7 +179,9 @@ void sched_finish_switch(void)
 	if (d && d != current_thread()) {
 		dead_thread = NULL;
 		kstack_free(d->kstack_top);
-		kfree(d);
+		/* The first thread is static (main.c; its stack may be reused, it is KSTACK_SIZE too). */
+		if ((uint64_t)d < KVMBOX_KERNEL_BASE)
+			kfree(d);
 	}
 }
 

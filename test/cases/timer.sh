@@ -33,13 +33,13 @@ case_timer_ticks() { # libc how: one 1 s sleep of one thread takes at most 2 tim
 	finish
 }
 
-case_timer_idle_halts() { # libc: a 1 s sleep halts the vCPU: a woken timer, and little host CPU time
-	local l=$1
+case_timer_idle_halts() { # libc how: a 1 s sleep halts the vCPU: a woken timer, and little host CPU time
+	local l=$1 how=$2
 	prepare "$l" timer_sleep
 	# times(1) in a subshell: the CPU time of exactly this run (kvmbox is reaped inside it).
-	local t; t=$( (kvm --verbose ./timer_sleep futex 1000; times) | tail -n 1)
+	local t; t=$( (kvm --verbose ./timer_sleep "$how" 1000; times) | tail -n 1)
 	expect_rc 0
-	expect_out_is "futex 1000 ms: done"
+	expect_out_is "$how 1000 ms: done"
 	local n h
 	n=$(timer_stat "timer interrupts")
 	h=$(timer_stat "idle halts")
@@ -64,13 +64,26 @@ case_timer_preempt_stats() { # libc: two CPU-bound processes: the timer preempte
 }
 
 case_timer_no_irqchip() { # libc: without an interrupt controller (KVMBOX_IRQCHIP=0) sleeps still end
-	local l=$1
+	local l=$1 how
 	prepare "$l" timer_sleep
-	KVMBOX_IRQCHIP=0 kvm --verbose ./timer_sleep futex 50
-	expect_rc 0
-	expect_out_is "futex 50 ms: done"
+	for how in nanosleep futex; do
+		KVMBOX_IRQCHIP=0 kvm --verbose ./timer_sleep $how 50
+		expect_rc 0
+		expect_out_is "$how 50 ms: done"
+	done
 	local n; n=$(timer_stat "timer interrupts")
 	[ "$n" = 0 ] || problem "${n:-no} timer interrupts without an interrupt controller (expected 0)"
+	finish
+}
+
+case_timer_timeout_halted() { # libc: --timeout ends a guest whose vCPU is halted in KVM, promptly
+	local l=$1
+	prepare "$l" timer_sleep
+	local t0=$SECONDS
+	kvm --timeout 1 ./timer_sleep nanosleep 30000
+	expect_rc 124
+	expect_err_has -i timeout
+	((SECONDS - t0 <= 15)) || problem "took $((SECONDS - t0))s to stop (--timeout 1)"
 	finish
 }
 
@@ -81,7 +94,9 @@ for l in $LIBCS; do
 	done
 	add e2e/$l/timer-ticks-nanosleep kvm case_timer_ticks $l nanosleep
 	add e2e/$l/timer-ticks-futex kvm case_timer_ticks $l futex
-	add e2e/$l/timer-idle-halts kvm case_timer_idle_halts $l
+	add e2e/$l/timer-idle-halts-nanosleep kvm case_timer_idle_halts $l nanosleep
+	add e2e/$l/timer-idle-halts-futex kvm case_timer_idle_halts $l futex
 	add e2e/$l/timer-preempt-stats kvm case_timer_preempt_stats $l
 	add e2e/$l/timer-no-irqchip kvm case_timer_no_irqchip $l
+	add e2e/$l/timer-timeout-halted kvm case_timer_timeout_halted $l
 done

@@ -10,8 +10,8 @@
 #   test/svm/run-svm.sh [--bench [ARGS...]]    (--bench: test/svm/bench-guest.sh instead)
 #   BUILD=dir   build directory (default build); the image is $BUILD/svm/initramfs.cpio
 #   T=regex     only the matching cases (as for make test)
-#   JOBS=n      parallel cases inside the guest (default: the guest's CPUs)
-#   SVM_CPU=EPYC SVM_SMP=2 SVM_MEM=3G   the QEMU machine
+#   JOBS=n      parallel cases inside the guest (default 2)
+#   SVM_CPU=EPYC SVM_SMP=1 SVM_MEM=3G   the QEMU machine
 #   SVM_TIMEOUT=2400   seconds for the whole guest run
 #   SVM_STALL=300      seconds without a new output line before the guest counts as hung
 #   SVM_KEEP=1         keep the run directory ($BUILD/svm/run.*)
@@ -20,15 +20,20 @@ cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build}
 T=${T:-}
 SVM_CPU=${SVM_CPU:-EPYC}
-SVM_SMP=${SVM_SMP:-$(( $(nproc) >= 2 ? 2 : 1 ))}
+# One vCPU: with two, the guest Linux froze now and then (both vCPUs spinning
+# with interrupts off, one inside exc_int3 at a text_poke_bp site: KVM flips
+# static keys on every VM it creates, and QEMU 7.2's multi-threaded TCG ran
+# a stale int3 after the patch was done). The suite still runs 2 cases at a time.
+SVM_SMP=${SVM_SMP:-1}
 SVM_MEM=${SVM_MEM:-3G}
 SVM_TIMEOUT=${SVM_TIMEOUT:-2400}
 SVM_STALL=${SVM_STALL:-300}
-JOBS=${JOBS:-$SVM_SMP}
+JOBS=${JOBS:-2}
 MODE=run-tests
 ARGS=""
 if [ "${1:-}" = --bench ]; then MODE=bench; shift; ARGS="$*"; fi
 if [ "${1:-}" = --shell-test ]; then MODE=shell-test; fi
+if [ "${1:-}" = --kallsyms ]; then MODE=kallsyms; fi  # the guest Linux's symbols, to read a stall's RIPs
 
 IMAGE=$BUILD/svm/initramfs.cpio
 [ -f "$IMAGE" ] && [ -f "$IMAGE.kver" ] || { echo "run-svm: $IMAGE missing (make svm-image)" >&2; exit 2; }
@@ -112,7 +117,7 @@ if [ -z "$why" ]; then
 	if ((qrc == 124 || qrc == 137)); then why="QEMU killed after ${SVM_TIMEOUT}s (SVM_TIMEOUT)"
 	elif grep -aq -e 'Kernel panic' -e 'BUG:' -e 'Oops' "$W/console.log"; then why="the guest's Linux kernel panicked"
 	elif [ -z "$done_line" ]; then why="the guest stopped before its init finished (QEMU status $qrc)"
-	elif [ "$MODE" != bench ] && ! [[ $last_line =~ $SUMMARY ]]; then why="the runner ended without its summary line (status $grc)"
+	elif [ "$MODE" = run-tests ] && ! [[ $last_line =~ $SUMMARY ]]; then why="the runner ended without its summary line (status $grc)"
 	fi
 fi
 if [ -n "$why" ]; then
@@ -128,6 +133,6 @@ if [ -n "$why" ]; then
 	echo "$p passed, $((f + 1)) failed, $s skipped"
 	exit 1
 fi
-[ "$MODE" = bench ] && exit "$grc"
+[ "$MODE" = run-tests ] || exit "$grc"
 # The runner's summary is already the last line printed.
 [ "$grc" = 0 ]

@@ -16,17 +16,35 @@ static bool irqchip_wanted(void)
 	return !(env && !strcmp(env, "0"));
 }
 
+/* CPUID.1:ECX x2APIC and TSC-deadline: offered exactly when the vCPU has the in-kernel LAPIC. */
+static void cpuid_lapic_bits(struct vm *vm, bool on)
+{
+	for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		if (e->function != 1)
+			continue;
+		if (on)
+			e->ecx |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
+		else
+			e->ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
+	}
+}
+
 bool irqchip_create(struct vm *vm)
 {
 	vm->lapic = false;
 	/*
 	 * The guest's timer is the local APIC in TSC-deadline mode, reached
 	 * through x2APIC MSRs: it needs the in-kernel irqchip and KVM's
-	 * TSC-deadline emulation. Without them the guest polls its clock.
+	 * TSC-deadline emulation. Without them the guest polls its clock, and
+	 * its CPUID must not claim either feature (KVM_GET_SUPPORTED_CPUID
+	 * reports them whether or not the VM gets a LAPIC).
 	 */
 	if (!irqchip_wanted() || kvm_check_cap(vm, KVM_CAP_IRQCHIP) <= 0 ||
-	    kvm_check_cap(vm, KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+	    kvm_check_cap(vm, KVM_CAP_TSC_DEADLINE_TIMER) <= 0) {
+		cpuid_lapic_bits(vm, false);
 		return false;
+	}
 	/*
 	 * After the memory slot: created before it, this costs ~6 ms more on
 	 * emulated-CPL0 hosts (DESIGN.md "Two kinds of KVM host"). Before any
@@ -46,17 +64,12 @@ bool irqchip_create(struct vm *vm)
 		vm->x2apic_api = __vm_ioctl(vm, KVM_ENABLE_CAP, &cap) == 0;
 	}
 	/*
-	 * Tell the guest: KVM_GET_SUPPORTED_CPUID does not report the
-	 * TSC-deadline timer (it depends on the in-kernel LAPIC, so userspace
-	 * sets it, api.rst KVM_CAP_TSC_DEADLINE_TIMER), and KVM refuses the
-	 * x2APIC enable bit of IA32_APIC_BASE and the TSC-deadline timer mode
-	 * unless the guest's CPUID has them.
+	 * KVM refuses the x2APIC enable bit of IA32_APIC_BASE and the LVT
+	 * timer's TSC-deadline mode unless the guest's CPUID has them. This
+	 * KVM_GET_SUPPORTED_CPUID reports both; older ones leave the
+	 * TSC-deadline bit to userspace (api.rst KVM_CAP_TSC_DEADLINE_TIMER).
 	 */
-	for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
-		if (e->function == 1)
-			e->ecx |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE;
-	}
+	cpuid_lapic_bits(vm, true);
 	vm->lapic = true;
 	return true;
 }

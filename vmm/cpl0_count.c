@@ -46,6 +46,7 @@ static struct {
 	uint64_t stubs_end, syscall_frame, page_fault_entry, trap_common;
 	uint64_t idle_halt_end;   /* the rip after the idle loop's sti; hlt */
 	bool halting;             /* single-step off across the idle HLT (cpl0_count_step) */
+	bool rearm;               /* hardware host: set TF again after every step (keep_tf_across_syscall) */
 	struct sample_set sets[KEY_OTHER + 1];
 } c;
 
@@ -114,8 +115,46 @@ static void find_symbols(const char *kernel)
 	munmap(m, st.st_size);
 }
 
+/*
+ * KVM single-steps a guest by setting RFLAGS.TF (x86.c __kvm_set_rflags), and
+ * SYSCALL clears the IA32_FMASK bits in RFLAGS, TF among them (the kernel's
+ * syscall_mask): where SYSCALL reaches CPL0 (hardware-virtualized hosts,
+ * LSTAR = syscall_entry) stepping would stop at the first kernel instruction
+ * and resume only in user mode, so no syscall would be counted. Leave TF set
+ * across SYSCALL while counting. (On kvm_pvm hosts LSTAR is
+ * KVMBOX_SYSCALL_FAULT_VA and CPL0 is stepped by the emulator: unchanged.)
+ * The guest's own sysretq, iretq and popf load RFLAGS from its registers
+ * or stack, dropping KVM's TF as well: on those hosts cpl0_count_step sets
+ * it again after every step (KVM_SET_GUEST_DEBUG: TF at the current rip),
+ * and in the RFLAGS image a return to user mode is about to load
+ * (set_tf_for_user), so user code keeps trapping until its next entry.
+ * What stays uncounted there: exception and interrupt handlers, whose gates
+ * clear TF before their first instruction (DESIGN.md "Host differences").
+ */
+#define MSR_LSTAR 0xc0000082
+#define MSR_SYSCALL_MASK 0xc0000084
+#define RFLAGS_TF (1ull << 8)
+
+static void keep_tf_across_syscall(struct vcpu *vcpu)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[2];
+	} m = { .hdr.nmsrs = 2, .e = { { .index = MSR_LSTAR }, { .index = MSR_SYSCALL_MASK } } };
+	if (vcpu_ioctl(vcpu, KVM_GET_MSRS, &m.hdr) != 2)
+		die(EXIT_VMM_ERROR, "KVM_GET_MSRS: cannot read LSTAR and FMASK");
+	if (m.e[0].data == KVMBOX_SYSCALL_FAULT_VA || !(m.e[1].data & RFLAGS_TF))
+		return;
+	m.hdr.nmsrs = 1;
+	m.e[0] = (struct kvm_msr_entry){ .index = MSR_SYSCALL_MASK, .data = m.e[1].data & ~RFLAGS_TF };
+	if (vcpu_ioctl(vcpu, KVM_SET_MSRS, &m.hdr) != 1)
+		die(EXIT_VMM_ERROR, "KVM_SET_MSRS: cannot write FMASK");
+}
+
 void cpl0_count_start(struct vcpu *vcpu)
 {
+	keep_tf_across_syscall(vcpu);
+	c.rearm = !(vcpu->vm->boot_flags & KVMBOX_BOOT_CPL0_EMULATED);
 	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
 	vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg);
 	/* With sync regs KVM copies regs and sregs into kvm_run at every exit: no extra ioctls. */
@@ -170,6 +209,27 @@ static void set_halting(struct vcpu *vcpu, bool on)
 	}
 	vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg);
 	c.halting = on;
+}
+
+/*
+ * The instruction at rip (after a swapgs) returns to user mode: put TF into
+ * the RFLAGS it loads (r11 for sysretq, the frame's rflags for iretq).
+ */
+static void set_tf_for_user(struct vcpu *vcpu, uint64_t cr3, uint64_t rip, uint64_t rsp, bool swapgs)
+{
+	uint8_t b[3] = { 0 };
+	if (guest_read_gva(c.vm, cr3, rip + (swapgs ? 3 : 0), b, sizeof(b)) < 2 || b[0] != 0x48)
+		return;
+	if (b[1] == 0x0f && b[2] == 0x07) {      /* sysretq: rflags = r11 */
+		struct kvm_regs regs;
+		vcpu_ioctl(vcpu, KVM_GET_REGS, &regs);
+		regs.r11 |= RFLAGS_TF;
+		vcpu_ioctl(vcpu, KVM_SET_REGS, &regs);
+	} else if (b[1] == 0xcf) {               /* iretq: rip, cs, rflags, rsp, ss at rsp */
+		uint64_t gpa;
+		if (gva_to_gpa(c.vm, cr3, rsp + 16, &gpa) == 0 && (gpa & 7) == 0)
+			*(uint64_t *)GUEST_PTR(c.vm, gpa, 8) |= RFLAGS_TF;
+	}
 }
 
 void cpl0_count_step(struct vcpu *vcpu)
@@ -232,4 +292,10 @@ void cpl0_count_step(struct vcpu *vcpu)
 	c.returning = cpl == 0 && returns_to_user(s->cr3, r->rip, r->rsp, &swapgs);
 	c.returning_next = swapgs ? r->rip + 3 : ~0ull;
 	c.prev_cpl = cpl;
+	if (c.rearm && c.returning)
+		set_tf_for_user(vcpu, s->cr3, r->rip, r->rsp, swapgs);
+	if (c.rearm && !c.halting) {
+		struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
+		vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg);
+	}
 }

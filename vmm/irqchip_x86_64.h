@@ -5,12 +5,15 @@
 #include "vm.h"
 
 /*
- * Create the in-kernel irqchip (local APIC per vCPU, IOAPIC, PIC) and enable
- * the x2APIC API; offer x2APIC and the TSC-deadline timer in vm->cpuid.
+ * Give the vCPUs KVM's in-kernel local APIC: the split irqchip (LAPICs
+ * only: MSIs through irqfds and GSI routes), else the full in-kernel one
+ * (with IOAPIC and PIC); enable the x2APIC API; offer x2APIC and the
+ * TSC-deadline timer in vm->cpuid (and clear them when there is no LAPIC).
  * Call after vm_set_memory and cpu_probe, before any vCPU. Sets vm->lapic
- * and returns it: false when KVM lacks KVM_CAP_IRQCHIP or
+ * and returns it: false when KVM has no irqchip or no
  * KVM_CAP_TSC_DEADLINE_TIMER, or KVMBOX_IRQCHIP=0 is set (the guest then
  * has no timer interrupt and polls its clock when it must wait).
+ * KVMBOX_IRQCHIP=full forces the full in-kernel irqchip.
  */
 bool irqchip_create(struct vm *vm);
 #endif

@@ -32,6 +32,7 @@ struct vm {
 
 	/* The interrupt controller (irqchip_x86_64.c). */
 	bool lapic;               /* in-kernel local APIC with the TSC-deadline timer */
+	bool split_irqchip;       /* ... from KVM_CAP_SPLIT_IRQCHIP: no in-kernel IOAPIC/PIC */
 	bool x2apic_api;          /* KVM_CAP_X2APIC_API enabled (32-bit APIC IDs in MSI routes) */
 
 	/* Boot layout (all gpa). */

@@ -282,9 +282,9 @@ const struct sched_stats *sched_get_stats(void)
  */
 static void idle(void)
 {
-	stats.idle_halts++;
 	if (likely(apic_present())) {
 		timer_program();
+		stats.idle_halts++;
 		idle_halt();
 		return;
 	}
@@ -295,6 +295,7 @@ static void idle(void)
 		__asm__ volatile("pause");
 		return;
 	}
+	stats.idle_halts++;
 	__asm__ volatile("sti; hlt; cli" : : : "memory");
 }
 

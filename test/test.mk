@@ -35,3 +35,9 @@ unit: deps unit-bins images-test
 
 e2e: deps all images-test
 	$(Q)$(RUN_TESTS) --e2e
+
+# The syscall fuzzer at full length: 1,000,000 calls (about an hour where
+# guest CPL0 code is interpreted; minutes on hardware-virtualized hosts).
+.PHONY: fuzz-syscalls
+fuzz-syscalls: deps all images-test
+	$(Q)FUZZ_CALLS=$${FUZZ_CALLS:-1000000} FUZZ_LIMIT=$${FUZZ_LIMIT:-14400} BUILD='$(BUILD)' T='^fuzz/' test/run-tests.sh

@@ -191,9 +191,17 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_hc_trace_flush, 16);
  * frames (the gpa of the next frame, 0 ends the list): list[0] holds frames
  * of any content, list[1] frames that are zero but for that link. Frames in
  * [fresh_next, fresh_end) were never touched and read as zero. The VMM
- * takes frames from list[0], then the fresh range, then list[1]; each frame
- * it hands out is zeroed and its use count in boot_info.frame_table set to 1.
- * Frames it frees (use count reaching 0) are pushed onto list[0].
+ * takes frames from the fresh range first, then list[0], then list[1]; each
+ * frame it hands out is zeroed and its use count in boot_info.frame_table
+ * set to 1. Frames it frees (use count reaching 0) are pushed onto list[0].
+ *
+ * Fresh first because of shadow paging (emulated-CPL0 hosts): KVM keeps
+ * shadow copies of the guest's page tables and notices only the guest's own
+ * writes to them. A recycled frame may still be shadowed as a page table;
+ * page tables the VMM writes into it (host writes) can then be ignored in
+ * favour of the stale copy (seen: a new process's PML4 in the frame of the
+ * previous one's faulted at its first instruction). Never-touched frames
+ * were never page tables.
  */
 struct kvmbox_frame_pool {
 	uint64_t list[2];         /* IN/OUT: list heads (gpa, 0: empty) */
@@ -245,7 +253,9 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_frame_pool, 48);
  * RELEASE (after a successful BUILD, or alone): drop one use of every frame
  * mapped in the user half of old_pml4 (entries 0..255) and of its
  * page-table pages, as the guest's mm teardown does; the guest must not
- * use old_pml4 afterwards.
+ * use old_pml4 afterwards. Not used by the guest for now: the page-table
+ * frames it frees would keep stale shadow copies (see the frame pool above),
+ * where the guest's own teardown clears their entries with its own writes.
  */
 struct kvmbox_hc_exec {
 	int64_t ret;              /* OUT: 0, KVMBOX_EXEC_SCRIPT or -errno */

@@ -41,10 +41,11 @@ static uint64_t pool_take(struct frame_alloc *fa)
 	struct vm *vm = fa->vm;
 	struct kvmbox_frame_pool *p = &pa->p;
 	struct taken t = { 0 };
-	if (p->count[0] && p->list[0])
-		t.from = 0;
-	else if (p->fresh_next < p->fresh_end)
+	/* Never-touched frames first: no shadow MMU can hold a stale copy of them as a page table. */
+	if (p->fresh_next < p->fresh_end)
 		t.from = 2;
+	else if (p->count[0] && p->list[0])
+		t.from = 0;
 	else if (p->count[1] && p->list[1])
 		t.from = 1;
 	else

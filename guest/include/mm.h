@@ -87,6 +87,8 @@ int handle_user_fault(struct mm *mm, uint64_t va, bool write, bool exec);
 struct mm *mm_create(void);              /* empty user half, kernel half shared */
 struct mm *mm_clone(struct mm *parent);  /* fork: copy-on-write */
 void mm_put(struct mm *mm);              /* one user less; freed at zero */
+/* Free the user half (frames, page tables) and the VMAs, keep mm (execve reuses it); pml4 not loaded. */
+void mm_teardown(struct mm *mm);
 int cow_fault(struct mm *mm, uint64_t va, uint64_t *pte, struct vma *v);
 void vma_free(struct vma *v);
 

@@ -142,19 +142,14 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
-/* The new image's VMAs into mm, reusing the nodes of its old list (a fresh mm has none): false if out of memory. */
+/* The new image's VMAs into mm (sorted and disjoint: the VMM built them): false if out of memory. */
 static bool exec_vmas(struct mm *mm, const struct kvmbox_boot_process *img)
 {
-	struct vma *old = mm->vmas, **pp = &mm->vmas;
-	bool ok = true;
+	struct vma **pp = &mm->vmas;
 	for (uint32_t i = 0; i < img->nr_vmas && i < KVMBOX_BOOT_MAX_VMAS; i++) {
-		struct vma *v = old;
-		if (v)
-			old = v->next;
-		else if (!(v = kmalloc(sizeof(*v))))
-			ok = false;
-		if (!ok)
-			break;
+		struct vma *v = kmalloc(sizeof(*v));
+		if (!v)
+			return false;
 		v->start = img->vmas[i].start;
 		v->end = img->vmas[i].end;
 		v->flags = img->vmas[i].flags;
@@ -162,13 +157,7 @@ static bool exec_vmas(struct mm *mm, const struct kvmbox_boot_process *img)
 		*pp = v;
 		pp = &v->next;
 	}
-	*pp = NULL;
-	while (old) {
-		struct vma *n = old->next;
-		vma_free(old);
-		old = n;
-	}
-	return ok;
+	return true;
 }
 
 static long do_execve(int dirfd, uint64_t upath, uint64_t argv, uint64_t envp, int flags)
@@ -226,10 +215,13 @@ static long do_execve(int dirfd, uint64_t upath, uint64_t argv, uint64_t envp, i
 			goto out_segs;
 		hc.segs = V2P(seg_block);
 		hc.file_size = ip->size;
-		/* Single-threaded and the only user of the old image: the same exit frees it. */
-		bool release = old->users == 1 && p->nr_threads == 1;
-		hc.flags = KVMBOX_EXEC_BUILD | (release ? KVMBOX_EXEC_RELEASE : 0);
-		hc.old_pml4 = old->pml4;
+		/*
+		 * The old image is freed by mm_teardown, not by RELEASE: on emulated-CPL0
+		 * (shadow-paging) hosts the guest's own writes to the page tables it
+		 * frees keep KVM's shadow copies of them coherent; host writes are
+		 * invisible to it (see shared/hypercall.h).
+		 */
+		hc.flags = KVMBOX_EXEC_BUILD;
 		r = exec_call(old);
 		segs_free();
 		if (r != KVMBOX_EXEC_SCRIPT || depth > 0)
@@ -245,28 +237,33 @@ static long do_execve(int dirfd, uint64_t upath, uint64_t argv, uint64_t envp, i
 
 	/* ---- the point of no return: the new image exists ---- */
 	palloc_import(&hc.pool);
-	if (p->nr_threads > 1)
+	const struct kvmbox_boot_process *img = &hc.image;
+	struct kvmbox_boot_process *saved = NULL;
+	if (p->nr_threads > 1) {
+		/* Others run (and may exec) while our threads die: keep our answer. */
+		if (!(saved = kmalloc(sizeof(*saved))))
+			proc_exit(SIGKILL);     /* (the new image's frames are lost) */
+		kmem_copy(saved, img, sizeof(*saved));
+		img = saved;
 		kill_other_threads(p, t);
+	}
 	this_cpu()->mm = mm;
-	__asm__ volatile("mov %0, %%cr3" : : "r"(hc.image.pml4) : "memory");
+	__asm__ volatile("mov %0, %%cr3" : : "r"(img->pml4) : "memory");
 	if (mm == old) {
-		if (!(hc.flags & KVMBOX_EXEC_RELEASE)) {
-			hc.flags = KVMBOX_EXEC_RELEASE;
-			exec_call(old);
-			palloc_import(&hc.pool);
-		}
+		mm_teardown(old);
 	} else {
 		old->users--;           /* vfork: the parent's */
 		mm->vmas = NULL;
 	}
-	mm->pml4 = hc.image.pml4;
-	mm->brk_start = mm->brk = hc.image.brk_start;
+	mm->pml4 = img->pml4;
+	mm->brk_start = mm->brk = img->brk_start;
 	mm->stack_top = KVMBOX_STACK_TOP;
 	mm->mmap_base = KVMBOX_STACK_TOP - KVMBOX_STACK_MAX - (1ull << 30);
 	mm->vma_cache = NULL;
 	mm->users = 1;
-	bool vmas_ok = exec_vmas(mm, &hc.image);
+	bool vmas_ok = exec_vmas(mm, img);
 	p->mm = mm;
+	kfree(saved);
 
 	if (sh) {
 		kmem_copy(sh, p->sighand, sizeof(*sh));

@@ -104,17 +104,24 @@ static void free_tables(uint64_t table, int level)
 	page_put(table);
 }
 
-void mm_put(struct mm *mm)
+void mm_teardown(struct mm *mm)
 {
-	if (--mm->users > 0)
-		return;
 	unmap_pages(mm, 0, KVMBOX_USER_MAP_TOP);
 	for (struct vma *v = mm->vmas, *n; v; v = n) {
 		n = v->next;
 		vma_free(v);
 	}
 	mm->vmas = NULL;
+	mm->vma_cache = NULL;
 	free_tables(mm->pml4, 4);
+	mm->pml4 = 0;
+}
+
+void mm_put(struct mm *mm)
+{
+	if (--mm->users > 0)
+		return;
+	mm_teardown(mm);
 	kfree(mm);
 }
 

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TARGET "./exec_target"
@@ -330,6 +331,28 @@ int main(int argc, char **argv)
 		long r = syscall(SYS_execveat, dir, "exec_target", (char *[]){ "exec_target", "at", NULL }, env, 0x100);
 		printf("execveat: %ld %s\n", r, ename(errno));
 		return 3;
+	} else if (!strcmp(what, "bench") || !strcmp(what, "bench-fork")) {
+		/* Not a test (timings vary): N rounds of [v]fork + execve + wait, microseconds per round. */
+		int n = argc > 2 ? atoi(argv[2]) : 100;
+		bool use_vfork = what[5] == 0;
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int i = 0; i < n; i++) {
+			pid_t pid = use_vfork ? vfork() : fork();
+			if (pid == 0) {
+				execve(TARGET, (char *[]){ "exec_target", "quiet", NULL }, env);
+				_exit(127);
+			}
+			int st;
+			if (waitpid(pid, &st, 0) != pid || st) {
+				printf("round %d: status %#x\n", i, st);
+				return 1;
+			}
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / n;
+		printf("%s+execve+wait: %.1f us per round (%d rounds)\n", use_vfork ? "vfork" : "fork", us, n);
+		return 0;
 	} else if (!strcmp(what, "errors")) {
 		return run_errors();
 	}

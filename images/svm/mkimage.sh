@@ -117,7 +117,8 @@ done
 cp "$BUILD/images/hello-musl" "$B/images/"
 [ -d "$BUILD/bench" ] && { mkdir -p "$B/bench"; find "$BUILD/bench" -maxdepth 1 -type f -perm -u+x -exec cp {} "$B/bench/" \;; }
 
-[ -f "$BUILD/svm/pagefault" ] && { mkdir -p "$B/svm"; cp "$BUILD/svm/pagefault" "$B/svm/"; }
+mkdir -p "$B/svm"
+for f in pagefault kvm_caps; do [ -f "$BUILD/svm/$f" ] && cp "$BUILD/svm/$f" "$B/svm/"; done
 
 # ---- init ----
 cp "$ROOT/images/svm/init" "$R/init"

@@ -8,6 +8,7 @@
 # console log shown; every step has a time limit.
 #
 #   test/svm/run-svm.sh [--bench [ARGS...]]    (--bench: test/svm/bench-guest.sh instead)
+#   test/svm/run-svm.sh --cmd 'COMMAND'        (a bash command in the guest's /kvmbox)
 #   BUILD=dir   build directory (default build); the image is $BUILD/svm/initramfs.cpio
 #   T=regex     only the matching cases (as for make test)
 #   JOBS=n      parallel cases inside the guest (default 2)
@@ -33,7 +34,8 @@ MODE=run-tests
 ARGS=""
 if [ "${1:-}" = --bench ]; then MODE=bench; shift; ARGS="$*"; fi
 if [ "${1:-}" = --shell-test ]; then MODE=shell-test; fi
-if [ "${1:-}" = --kallsyms ]; then MODE=kallsyms; fi  # the guest Linux's symbols, to read a stall's RIPs
+if [ "${1:-}" = --kallsyms ]; then MODE=kallsyms; fi
+if [ "${1:-}" = --cmd ]; then MODE=cmd; ARGS=$2; fi    # a shell command in the guest's /kvmbox (diagnosis)  # the guest Linux's symbols, to read a stall's RIPs
 
 IMAGE=$BUILD/svm/initramfs.cpio
 [ -f "$IMAGE" ] && [ -f "$IMAGE.kver" ] || { echo "run-svm: $IMAGE missing (make svm-image)" >&2; exit 2; }

@@ -17,7 +17,7 @@ svm-deps:
 	$(Q)./images/svm/kernel.sh >/dev/null
 
 # Rebuilt every time (a few seconds): it copies whatever is current in $(BUILD).
-svm-image: svm-deps all images-test
+svm-image: svm-deps all images-test $(BUILD)/svm/pagefault $(BUILD)/svm/kvm_caps
 	$(call say,IMAGE,$(SVM_IMAGE))
 	$(Q)mkdir -p $(dir $(SVM_IMAGE))
 	$(Q)./images/svm/mkimage.sh $(BUILD) "$$(./images/svm/kernel.sh)" $(SVM_IMAGE)
@@ -25,13 +25,19 @@ svm-image: svm-deps all images-test
 test-svm: svm-image
 	$(Q)BUILD='$(BUILD)' T='$(T)' test/svm/run-svm.sh
 
-# The page-fault benchmark program (a guest program, and native for comparison).
+# The page-fault benchmark program (a guest program, and native for comparison)
+# and the start-up probe of what the guest's /dev/kvm offers.
 $(BUILD)/svm/pagefault: test/svm/pagefault.c
 	$(call say,MUSLCC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(MUSL_CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
-# The image copies $(BUILD)/bench and $(BUILD)/svm/pagefault when they exist.
-bench-svm: svm-deps all bench-bins $(BUILD)/svm/pagefault
+$(BUILD)/svm/kvm_caps: test/svm/kvm_caps.c
+	$(call say,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+# The image copies $(BUILD)/bench when it exists.
+bench-svm: svm-deps all bench-bins
 	$(Q)$(MAKE) --no-print-directory svm-image
 	$(Q)BUILD='$(BUILD)' test/svm/bench-svm.sh $(BENCH_ARGS)

@@ -47,6 +47,8 @@ void file_put(struct file *f)
 	BUG_ON(f->refs == 0);
 	if (--f->refs)
 		return;
+	if (f->epitems)
+		eventpoll_release_file(f);
 	if (f->ops && f->ops->release)
 		f->ops->release(f);
 	inode_put(f->inode);

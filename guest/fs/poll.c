@@ -69,6 +69,8 @@ void poll_table_init(struct poll_table *pt, const void *wchan)
 	pt->deadline = 0;
 	pt->cur = NULL;
 	pt->events = ~0u;
+	pt->qproc = NULL;
+	pt->qpriv = NULL;
 	pt->entries = NULL;
 	pt->nr_inline = 0;
 }
@@ -77,6 +79,10 @@ void poll_wait(struct poll_table *pt, struct waitq *q)
 {
 	if (!pt || !pt->register_q)
 		return;
+	if (pt->qproc) {
+		pt->qproc(pt, q);
+		return;
+	}
 	struct wait_entry *e;
 	if (pt->nr_inline < ARRAY_SIZE(pt->inline_entries)) {
 		e = &pt->inline_entries[pt->nr_inline++];
@@ -469,8 +475,11 @@ long sys_select(int nfds, uint64_t rfds, uint64_t wfds, uint64_t efds, uint64_t 
 		int64_t v[2];
 		if (copy_from_user(v, tv, sizeof(v)))
 			return -EFAULT;
-		if (v[0] < 0 || v[1] < 0 || v[1] >= 1000000)
+		if (v[0] < 0 || v[1] < 0)
 			return -EINVAL;
+		/* Linux carries whole seconds out of tv_usec (fs/select.c kern_select). */
+		v[0] += v[1] / 1000000;
+		v[1] %= 1000000;
 		zero = v[0] == 0 && v[1] == 0;
 		uint64_t ns = (uint64_t)v[0] > (UINT64_MAX / 2) / NSEC ? UINT64_MAX / 2
 			    : (uint64_t)v[0] * NSEC + (uint64_t)v[1] * 1000;

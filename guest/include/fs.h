@@ -185,6 +185,9 @@ struct poll_table {
 	const void *wchan;       /* what the poller sleeps on */
 	uint64_t deadline;       /* CLOCK_MONOTONIC ns, 0 = none */
 	struct file *cur;        /* the file being polled (referenced by its entries) */
+	/* When set, poll_wait calls this instead of adding an entry (epoll items). */
+	void (*qproc)(struct poll_table *pt, struct waitq *q);
+	void *qpriv;
 	struct wait_entry *entries;  /* registered entries (pt_next list) */
 	unsigned nr_inline;
 	struct wait_entry inline_entries[8];
@@ -231,6 +234,7 @@ struct file {
 	uint8_t is_static;
 	const struct file_ops *ops; /* NULL: dispatch by inode kind */
 	void *priv;              /* the ops' object */
+	struct epitem *epitems;  /* epoll items watching this file (removed when it goes) */
 };
 
 struct fdtable {
@@ -325,8 +329,15 @@ long sys_timerfd_settime(int fd, int flags, uint64_t new_value, uint64_t old_val
 long sys_timerfd_gettime(int fd, uint64_t curr_value);
 long sys_signalfd(int fd, uint64_t mask, size_t sizemask);
 long sys_signalfd4(int fd, uint64_t mask, size_t sizemask, int flags);
+/* eventfd.c: helpers for 8-byte reads and writes through an iovec */
+int iov_copy8(const struct kiovec *iov, int cnt, uint64_t *v, bool to_user); /* 0 or -EFAULT */
+uint64_t iov_len(const struct kiovec *iov, int cnt);
+/* kernel/signal.c: take a pending signal of mask for t (signalfd): its number, 0 if none. */
+int signal_dequeue(struct thread *t, uint64_t mask, struct ksiginfo *info);
 /* A signal was queued for p: wake signalfd readers (kernel/signal.c calls this). */
 void signalfd_notify(struct proc *p);
+/* The file is going away: take it out of every epoll set (file_put calls this). */
+void eventpoll_release_file(struct file *f);
 
 /* ---- inside fs/ ------------------------------------------------------------ */
 

@@ -1,5 +1,6 @@
 /* Signals: pending sets, masks, actions, sending, default actions, fatal-signal reports. */
 #include "proc.h"
+#include "fs.h"
 #include "platform.h"
 #include "uaccess.h"
 #include "syscalls.h"
@@ -81,6 +82,7 @@ void send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *i
 			update_work();
 		else if (t->state == T_SLEEPING && t->interruptible && !(blocked(t) & bit))
 			wake_thread(t);
+		signalfd_notify(p);
 		return;
 	}
 	if (handler_ignores(p, sig) && !proc_blocks(p, sig))
@@ -103,6 +105,7 @@ void send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *i
 	}
 	if (current_thread()->proc == p)
 		update_work();
+	signalfd_notify(p);
 }
 
 static void set_info(struct ksiginfo *i, int sig, int code, pid_t pid, uint64_t addr, int status)
@@ -220,6 +223,15 @@ static int dequeue_signal(struct thread *t, uint64_t allowed, struct ksiginfo *i
 	*info = slots[sig - 1];
 	if (info->code == SI_TIMER)
 		itimer_dequeued(t->proc, info);
+	return sig;
+}
+
+/* signalfd: take a pending signal of mask for t; 0 if none. */
+int signal_dequeue(struct thread *t, uint64_t mask, struct ksiginfo *info)
+{
+	int sig = dequeue_signal(t, mask & ~UNBLOCKABLE, info);
+	if (sig)
+		update_work();
 	return sig;
 }
 

@@ -214,6 +214,7 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_frame_pool, 48);
 /* EXEC flags */
 #define KVMBOX_EXEC_BUILD   (1u << 0) /* build the image the IN fields describe */
 #define KVMBOX_EXEC_RELEASE (1u << 1) /* then free the user half of old_pml4 (after a successful build) */
+#define KVMBOX_EXEC_SCAN    (1u << 2) /* alone: list what the user half of old_pml4 holds, for the guest to free */
 
 /* EXEC ret besides 0 and -errno: the file is a "#!" script; interp[] says what runs it. */
 #define KVMBOX_EXEC_SCRIPT 1
@@ -256,6 +257,15 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_frame_pool, 48);
  * use old_pml4 afterwards. Not used by the guest for now: the page-table
  * frames it frees would keep stale shadow copies (see the frame pool above),
  * where the guest's own teardown clears their entries with its own writes.
+ * SCAN (alone) is the native half of that teardown: the walk over 512-entry
+ * tables, which is what costs at CPL0 (~85,000 instructions for a small
+ * program). From scan_va (0 to start) it fills scan_buf with at most
+ * scan_max (>= 516) entries, children before their parents: the gpa of each
+ * leaf entry holding a frame (P or KVMBOX_PTE_HELD; 8-aligned), and each
+ * page-table page, PML4 last, as its gpa | 1. scan_n says how many; scan_va
+ * where to go on, KVMBOX_USER_TOP once the PML4 is listed. The guest clears
+ * each listed entry and drops one use of its frame and of each table (the
+ * tables already listed are not read again).
  */
 struct kvmbox_hc_exec {
 	int64_t ret;              /* OUT: 0, KVMBOX_EXEC_SCRIPT or -errno */
@@ -275,8 +285,12 @@ struct kvmbox_hc_exec {
 	struct kvmbox_frame_pool pool; /* IN/OUT */
 	char interp[KVMBOX_EXEC_INTERP_MAX]; /* IN/OUT */
 	struct kvmbox_boot_process image; /* OUT: exe_path and cwd are left empty */
+	uint64_t scan_buf;        /* IN (SCAN): gpa of uint64_t[scan_max] */
+	uint32_t scan_max;        /* IN (SCAN) */
+	uint32_t scan_n;          /* OUT (SCAN) */
+	uint64_t scan_va;         /* IN/OUT (SCAN): the walk's cursor */
 };
 KVMBOX_ASSERT_OFFSET(struct kvmbox_hc_exec, pool, 104);
-KVMBOX_ASSERT_SIZE(struct kvmbox_hc_exec, 104 + 48 + 256 + 48 + 16 * 24 + 512);
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_exec, 104 + 48 + 256 + 48 + 16 * 24 + 512 + 24);
 
 #endif

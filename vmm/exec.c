@@ -502,8 +502,58 @@ out:
 	return r;
 }
 
+/* SCAN: one chunk of the user half's frames and tables, children first (shared/hypercall.h). */
+static int scan(struct vm *vm, struct kvmbox_hc_exec *a)
+{
+	const uint64_t G1 = 1ull << 30, G512 = 1ull << 39, M2 = 1ull << 21;
+	uint64_t *buf = GUEST_PTR(vm, a->scan_buf, (uint64_t)a->scan_max * 8);
+	const uint64_t *l4 = GUEST_PTR(vm, a->old_pml4 & PT_ADDR, PAGE);
+	uint64_t va = a->scan_va;
+	uint32_t n = 0;
+	if (!buf || !l4)
+		return -EFAULT;
+	if (a->scan_max < 512 + 4 || a->old_pml4 % PAGE || va % M2 || va > KVMBOX_USER_TOP)
+		return -EINVAL;
+	while (va < KVMBOX_USER_TOP && n + 512 + 4 <= a->scan_max) {
+		uint64_t e4 = l4[(va >> 39) & 511];
+		const uint64_t *l3 = (e4 & PT_P) ? GUEST_PTR(vm, e4 & PT_ADDR, PAGE) : NULL;
+		if (!l3) {
+			va = (va | (G512 - 1)) + 1;
+			continue;
+		}
+		uint64_t e3 = l3[(va >> 30) & 511];
+		const uint64_t *l2 = (e3 & PT_P) && !(e3 & PT_PS) ? GUEST_PTR(vm, e3 & PT_ADDR, PAGE) : NULL;
+		if (l2) {
+			uint64_t e2 = l2[(va >> 21) & 511];
+			const uint64_t *l1 = (e2 & PT_P) && !(e2 & PT_PS) ? GUEST_PTR(vm, e2 & PT_ADDR, PAGE) : NULL;
+			if (l1) {
+				for (int i = 0; i < 512; i++)
+					if (l1[i] & (PT_P | KVMBOX_PTE_HELD))
+						buf[n++] = (e2 & PT_ADDR) + 8 * i;
+				buf[n++] = (e2 & PT_ADDR) | 1;
+			}
+			va += M2;
+			if (va % G1 == 0)
+				buf[n++] = (e3 & PT_ADDR) | 1;
+		} else {
+			va = (va | (G1 - 1)) + 1;
+		}
+		if (va % G512 == 0)
+			buf[n++] = (e4 & PT_ADDR) | 1;
+	}
+	if (va >= KVMBOX_USER_TOP && n < a->scan_max) {
+		buf[n++] = (a->old_pml4 & PT_ADDR) | 1;
+		va = KVMBOX_USER_TOP;
+	}
+	a->scan_n = n;
+	a->scan_va = va;
+	return 0;
+}
+
 static int do_exec(struct vm *vm, struct kvmbox_hc_exec *a)
 {
+	if (a->flags == KVMBOX_EXEC_SCAN)
+		return scan(vm, a);
 	if ((a->flags & ~(KVMBOX_EXEC_BUILD | KVMBOX_EXEC_RELEASE)) || !a->flags)
 		return -EINVAL;
 	struct pool_alloc pa = { .fa = { pool_take, vm }, .p = a->pool, .nframes = vm->mem_size / PAGE };

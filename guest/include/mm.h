@@ -89,6 +89,8 @@ struct mm *mm_clone(struct mm *parent);  /* fork: copy-on-write */
 void mm_put(struct mm *mm);              /* one user less; freed at zero */
 /* Free the user half (frames, page tables) and the VMAs, keep mm (execve reuses it); pml4 not loaded. */
 void mm_teardown(struct mm *mm);
+/* Every frame and page table of pml4's user half, one use less (kernel/exec.c: the walk is native). */
+void mm_free_user_half(uint64_t pml4);
 int cow_fault(struct mm *mm, uint64_t va, uint64_t *pte, struct vma *v);
 void vma_free(struct vma *v);
 

@@ -103,6 +103,39 @@ static long exec_call(struct mm *mm)
 }
 
 /*
+ * mm teardown: the VMM lists what the user half holds (HC_EXEC SCAN: the
+ * walk over 512-entry tables is what costs at CPL0), we clear each entry
+ * ourselves (our writes keep a shadow MMU's copies coherent, see
+ * shared/hypercall.h) and drop the uses.
+ */
+void mm_free_user_half(uint64_t pml4)
+{
+	static struct kvmbox_hc_exec scan;  /* not hc: an exec may be waiting for its threads to die */
+	static uint64_t buf[1024] __attribute__((aligned(4096)));
+	scan.flags = KVMBOX_EXEC_SCAN;
+	scan.old_pml4 = pml4;
+	scan.scan_buf = V2P(buf);
+	scan.scan_max = ARRAY_SIZE(buf);
+	scan.scan_va = 0;
+	do {
+		hypercall(KVMBOX_HC_EXEC, &scan);
+		if (scan.ret)
+			panic("HC_EXEC scan of %lx: %ld", pml4, scan.ret);
+		for (uint32_t i = 0; i < scan.scan_n; i++) {
+			uint64_t e = buf[i];
+			if (e & 1) {
+				page_put(e & PTE_ADDR);
+			} else {
+				uint64_t *pte = P2V(e);
+				uint64_t pa = *pte & PTE_ADDR;
+				*pte = 0;
+				page_put(pa);
+			}
+		}
+	} while (scan.scan_va < KVMBOX_USER_TOP);
+}
+
+/*
  * The other threads die (de_thread): they see `exiting` and SIGKILL at their
  * next return to user mode, or now if asleep. We run them until they are gone.
  */

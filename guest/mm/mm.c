@@ -92,28 +92,16 @@ fail:
 	return NULL;
 }
 
-/* Free the user half's page-table pages (the frames they map are already gone). */
-static void free_tables(uint64_t table, int level)
-{
-	uint64_t *t = P2V(table);
-	int n = level == 4 ? 256 : 512; /* the kernel half of a PML4 is shared */
-	if (level > 1)
-		for (int i = 0; i < n; i++)
-			if ((t[i] & PTE_P) && !(t[i] & PTE_PS))
-				free_tables(t[i] & PTE_ADDR, level - 1);
-	page_put(table);
-}
-
 void mm_teardown(struct mm *mm)
 {
-	unmap_pages(mm, 0, KVMBOX_USER_MAP_TOP);
+	/* The walk over empty entries natively, the clearing here (kernel/exec.c). */
+	mm_free_user_half(mm->pml4);
 	for (struct vma *v = mm->vmas, *n; v; v = n) {
 		n = v->next;
 		vma_free(v);
 	}
 	mm->vmas = NULL;
 	mm->vma_cache = NULL;
-	free_tables(mm->pml4, 4);
 	mm->pml4 = 0;
 }
 

@@ -30,6 +30,5 @@ for l in $LIBCS; do
 		add e2e/$l/exec-$s kvm case_exec $l $s
 	done
 	add e2e/$l/exec-script kvm case_exec_script $l
+	add e2e/$l/exec-thread-exec kvm case_exec $l thread-exec
 done
-# exec from a thread that is not the first: glibc's pthread_join waits on a shared futex (not yet offered).
-add e2e/musl/exec-thread-exec kvm case_exec musl thread-exec

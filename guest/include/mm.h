@@ -26,7 +26,8 @@
 /* Physical page allocator. Pages come back zeroed from page_alloc_zeroed. */
 uint64_t page_alloc(void);          /* 0 when out of memory; contents undefined */
 uint64_t page_alloc_zeroed(void);   /* 0 when out of memory */
-uint64_t page_alloc_fresh(void);    /* a never-used (zero) frame, or 0 when none are left */
+uint64_t page_alloc_fresh(void);
+uint64_t page_alloc_table(void);    /* for page tables: zeroed by the guest itself (palloc.c) */    /* a never-used (zero) frame, or 0 when none are left */
 void page_get(uint64_t pa);         /* one more user of the frame */
 void page_put(uint64_t pa);         /* one less; freed at zero */
 uint32_t page_refcount(uint64_t pa);

@@ -10,13 +10,23 @@ struct mm *mm_create(void)
 	struct mm *mm = kmalloc(sizeof(*mm));
 	if (!mm)
 		return NULL;
-	uint64_t pml4 = page_alloc_zeroed();
+	/* See page_alloc_table: a recycled frame must be written by the guest itself. */
+	uint64_t pml4 = page_alloc_fresh();
+	bool fresh = pml4 != 0;
+	if (!fresh)
+		pml4 = page_alloc_table();
 	if (!pml4) {
 		kfree(mm);
 		return NULL;
 	}
 	/* The kernel half (PML4 entries 256..511) is the same in every address space. */
-	kmem_copy((uint64_t *)P2V(pml4) + 256, (uint64_t *)P2V(boot_info->kernel_pml4) + 256, 256 * 8);
+	uint64_t *dst = (uint64_t *)P2V(pml4) + 256, *src = (uint64_t *)P2V(boot_info->kernel_pml4) + 256;
+	if (fresh) {
+		kmem_copy(dst, src, 256 * 8);
+	} else {
+		uint64_t n = 256;
+		__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+	}
 	mm->pml4 = pml4;
 	mm->users = 1;
 	mm->stack_top = KVMBOX_STACK_TOP;

@@ -17,7 +17,7 @@ static inline uint64_t *next_level(uint64_t *e, bool create)
 		return NULL; /* a large page: not in user address spaces */
 	if (!create)
 		return NULL;
-	uint64_t pa = page_alloc_zeroed();
+	uint64_t pa = page_alloc_table();
 	if (!pa)
 		return NULL;
 	*e = pa | PTE_P | PTE_W | PTE_U;

@@ -91,6 +91,28 @@ uint64_t page_alloc_zeroed(void)
 	return pa;
 }
 
+/*
+ * A frame for a page table. Where CPL0 is emulated KVM shadows the guest's
+ * page tables and keeps them in sync by trapping the guest's own writes;
+ * writes the VMM makes (HC_MEMOP, HC_EXEC) are not seen, so a recycled frame
+ * that once was a page table and was zeroed by the VMM could bring back a
+ * stale shadow. Page tables therefore come from never-touched frames, or
+ * are zeroed here by the guest itself (rare: only once fresh memory is gone).
+ */
+uint64_t page_alloc_table(void)
+{
+	uint64_t pa = page_alloc_fresh();
+	if (pa)
+		return pa;
+	pa = page_alloc();
+	if (pa) {
+		void *p = P2V(pa);
+		uint64_t n = PAGE_SIZE / 8;
+		__asm__ volatile("rep stosq" : "+D"(p), "+c"(n) : "a"(0ull) : "memory");
+	}
+	return pa;
+}
+
 void page_get(uint64_t pa)
 {
 	frames[pa >> 12]++;

@@ -72,6 +72,7 @@ $(KERNEL): $(GUEST_OBJS) guest/arch/x86_64/kernel.ld
 include images/images.mk
 include test/test.mk
 include test/bench/bench.mk
+include test/svm/svm.mk
 
 run: deps all $(BUILD)/images/hello-musl
 	$(KVMBOX) run $(BUILD)/images/hello-musl hello from 'a microVM'

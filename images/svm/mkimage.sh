@@ -93,15 +93,6 @@ done
 
 # ---- kvmbox, its guest kernel, the tests ----
 cp "$ROOT/test/run-tests.sh" "$R/kvmbox/test/"
-# Until test/run-tests.sh has them itself: SKIP_CASES (platform limits the
-# guest's init probes, e.g. no #AC under TCG) and the native clock case's
-# host time taken when it runs, not when the list is made.
-if ! grep -q SKIP_CASES "$R/kvmbox/test/run-tests.sh"; then
-	if ! (cd "$R/kvmbox" && "$BB" patch -p1 -i "$ROOT/test/svm/run-tests.patch" >/dev/null); then
-		echo "mkimage: warning: test/svm/run-tests.patch does not apply; the guest runs test/run-tests.sh as it is" >&2
-		cp "$ROOT/test/run-tests.sh" "$R/kvmbox/test/"
-	fi
-fi
 for d in cases bench e2e; do
 	[ -d "$ROOT/test/$d" ] && cp -r "$ROOT/test/$d" "$R/kvmbox/test/"
 done

@@ -57,7 +57,7 @@ KERNEL=$(uname -r)
 if [ -e /sys/module/kvm_pvm ]; then
 	KVMKIND="kvm_pvm (emulated-CPL0 host: guest CPL0 code is interpreted)"
 elif [ -e /sys/module/kvm_intel ] || [ -e /sys/module/kvm_amd ]; then
-	KVMKIND="hardware-virtualized ($(ls -d /sys/module/kvm_intel /sys/module/kvm_amd 2>/dev/null | xargs -n1 basename | tr '\n' ' ')loaded)"
+	KVMKIND="hardware-virtualized ($( (ls -d /sys/module/kvm_intel /sys/module/kvm_amd 2>/dev/null || true) | xargs -n1 basename | tr '\n' ' ')loaded)"
 else
 	KVMKIND="unknown KVM provider"
 fi

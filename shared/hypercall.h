@@ -32,6 +32,7 @@ enum kvmbox_hc_nr {
 	KVMBOX_HC_TRACE_FLUSH   = 10, /* trace ring full: let the VMM drain it */
 	KVMBOX_HC_EXEC          = 11, /* execve: build the new process image natively */
 	KVMBOX_HC_CONSOLE_POLL  = 12, /* is the host's fd 0 readable? (optionally wait) */
+	KVMBOX_HC_USERCOPY      = 13, /* copy between a user virtual range and guest-physical runs */
 	KVMBOX_HC_COUNT
 };
 
@@ -77,6 +78,30 @@ struct kvmbox_hc_console_poll {
 	uint32_t reserved;
 };
 KVMBOX_ASSERT_SIZE(struct kvmbox_hc_console_poll, 24);
+
+/*
+ * USERCOPY: copy len bytes between the user virtual range at uva (in the
+ * address space whose PML4 is at cr3; user pages only) and the
+ * guest-physical runs segs, in order (to_user: segs -> user, the user pages
+ * must be writable; else user -> segs). The VMM walks the page tables
+ * natively, so a long transfer costs one exit instead of a page walk per
+ * page at CPL0. It stops at the first page that is not present, not a user
+ * page, or (to_user) not writable -- copy-on-write included: done says how
+ * far it got, and the guest faults that page in and calls again. -EINVAL
+ * for bad fields, -EFAULT for runs outside guest memory.
+ */
+#define KVMBOX_USERCOPY_MAX_SEGS 32
+struct kvmbox_hc_usercopy {
+	int64_t ret;              /* OUT */
+	uint64_t cr3;             /* IN: gpa of the PML4 */
+	uint64_t uva;             /* IN */
+	uint64_t len;             /* IN: the runs' total */
+	uint64_t done;            /* OUT: bytes copied */
+	uint32_t to_user;         /* IN: 1: runs -> user memory, 0: user memory -> runs */
+	uint32_t nr_segs;         /* IN: <= KVMBOX_USERCOPY_MAX_SEGS */
+	struct kvmbox_seg segs[KVMBOX_USERCOPY_MAX_SEGS]; /* IN */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_usercopy, 48 + 32 * 16);
 
 /* Kernel register state at a kernel fault (the frame of the faulting context). */
 struct kvmbox_kernel_regs {

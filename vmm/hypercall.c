@@ -11,6 +11,7 @@
 #include "guest_mem.h"
 #include "hypercall.h"
 #include "log.h"
+#include "pagetable_x86_64.h"
 #include "syscall_names.h"
 #include "vcpu.h"
 
@@ -222,6 +223,68 @@ static void hc_console_poll(struct vcpu *vcpu, void *arg)
 	}
 }
 
+static void hc_usercopy(struct vcpu *vcpu, void *arg)
+{
+	struct kvmbox_hc_usercopy *a = arg;
+	struct vm *vm = vcpu->vm;
+	a->done = 0;
+	if (a->nr_segs > KVMBOX_USERCOPY_MAX_SEGS || a->uva >= KVMBOX_USER_MAP_TOP ||
+	    a->len > KVMBOX_USER_MAP_TOP - a->uva || (a->cr3 & 0xfff)) {
+		a->ret = -EINVAL;
+		return;
+	}
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < a->nr_segs; i++) {
+		if (!GUEST_PTR(vm, a->segs[i].gpa, a->segs[i].len)) {
+			a->ret = -EFAULT;
+			return;
+		}
+		total += a->segs[i].len;
+	}
+	if (total != a->len) {
+		a->ret = -EINVAL;
+		return;
+	}
+	uint64_t need = PT_P | PT_U | (a->to_user ? PT_W : 0);
+	uint64_t uva = a->uva, done = 0;
+	uint8_t *upage = NULL;       /* host address of uva's page, NULL: translate */
+	for (uint32_t i = 0; i < a->nr_segs; i++) {
+		uint8_t *k = GUEST_PTR(vm, a->segs[i].gpa, a->segs[i].len);
+		uint64_t left = a->segs[i].len;
+		while (left) {
+			uint64_t off = uva & 0xfff;
+			if (!upage || !off) {
+				uint64_t *pte = pt_user_pte(vm, NULL, a->cr3, uva);
+				uint8_t *h = pte && (*pte & need) == need ?
+					     GUEST_PTR(vm, *pte & PT_ADDR, KVMBOX_PAGE_SIZE) : NULL;
+				if (!h)
+					goto out;    /* the guest faults this page in and calls again */
+				upage = h;
+				if (a->to_user)
+					*pte |= PT_A | PT_D;
+				else
+					*pte |= PT_A;
+			}
+			uint64_t n = KVMBOX_PAGE_SIZE - off;
+			if (n > left)
+				n = left;
+			if (a->to_user)
+				memcpy(upage + off, k, n);
+			else
+				memcpy(k, upage + off, n);
+			k += n;
+			left -= n;
+			uva += n;
+			done += n;
+			if (!(uva & 0xfff))
+				upage = NULL;
+		}
+	}
+out:
+	a->done = done;
+	a->ret = 0;
+}
+
 static void hc_panic(struct vcpu *vcpu, void *arg)
 {
 	crash_report_panic(vcpu, arg);
@@ -361,5 +424,6 @@ void hc_register_core(void)
 	REG(KVMBOX_HC_TRACE_FLUSH, struct kvmbox_hc_trace_flush, hc_trace_flush);
 	REG(KVMBOX_HC_EXEC, struct kvmbox_hc_exec, hc_exec);
 	REG(KVMBOX_HC_CONSOLE_POLL, struct kvmbox_hc_console_poll, hc_console_poll);
+	REG(KVMBOX_HC_USERCOPY, struct kvmbox_hc_usercopy, hc_usercopy);
 #undef REG
 }

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <syscalls.h>
 #include <uaccess.h>
+#include "ufast.h"
 
 #define PIPE_BUF       4096            /* writes up to this size are atomic */
 #define PIPE_DEF_PAGES 16              /* 64 KiB, as Linux */
@@ -26,6 +27,7 @@ struct pipe {
 	struct waitq wq;
 	uint64_t *pages;          /* physical pages of the ring; 0 = not yet allocated */
 	uint32_t npages;          /* capacity in pages */
+	uint32_t nalloc;          /* pages[] entries allocated so far */
 	uint32_t readers, writers;/* open files with each end (a struct file counts once) */
 	uint64_t head;            /* ring offset of the first unread byte */
 	uint64_t len;             /* bytes in the ring */
@@ -34,6 +36,7 @@ struct pipe {
 	uint64_t inline_pages[PIPE_DEF_PAGES];
 };
 
+/* The capacity: a power of two pages, so ring offsets wrap with a mask. */
 static inline uint64_t pipe_cap(const struct pipe *p) { return (uint64_t)p->npages * PAGE_SIZE; }
 
 static struct pipe *pipe_alloc(void)
@@ -103,60 +106,179 @@ static uint64_t iov_total(const struct kiovec *iov, int cnt)
 /* Make sure ring bytes [pos, pos+n) have pages: how many of the n bytes do. */
 static uint64_t ring_populate(struct pipe *p, uint64_t pos, uint64_t n)
 {
-	uint64_t cap = pipe_cap(p), done = 0;
+	if (likely(p->nalloc == p->npages))
+		return n;
+	uint64_t mask = pipe_cap(p) - 1, done = 0;
 	while (done < n) {
-		uint64_t rp = (pos + done) % cap;
-		uint32_t pg = (uint32_t)(rp / PAGE_SIZE);
-		if (!p->pages[pg] && !(p->pages[pg] = page_alloc()))
-			break;
-		done += MIN(n - done, PAGE_SIZE - rp % PAGE_SIZE);
+		uint64_t rp = (pos + done) & mask;
+		uint64_t *slot = &p->pages[rp / PAGE_SIZE];
+		if (unlikely(!*slot)) {
+			if (!(*slot = page_alloc()))
+				break;
+			p->nalloc++;
+		}
+		done += PAGE_SIZE - rp % PAGE_SIZE;
 	}
 	return MIN(done, n);
 }
 
 /*
  * Move n bytes between the user buffers at cursor c and the ring starting
- * at ring offset pos (to_ring: user -> ring). Returns the bytes moved: less
- * than n only when a user page is bad.
+ * at ring offset pos (to_ring: user -> ring), one (user page, ring page)
+ * piece at a time, coalesced into HC_MEMOP pairs. Returns the bytes moved:
+ * less than n only when a user page is bad.
  */
-static uint64_t ring_xfer(struct pipe *p, uint64_t pos, struct iov_cursor *c, uint64_t n, bool to_ring)
+static uint64_t ring_xfer_guest(struct pipe *p, uint64_t pos, struct iov_cursor *c, uint64_t n, bool to_ring)
 {
 	struct copy_batch b;
 	b.n = 0;
-	uint64_t cap = pipe_cap(p), done = 0;
-	while (done < n && c->i < c->cnt) {
+	uint64_t mask = pipe_cap(p) - 1, done = 0;
+	while (done < n) {
 		const struct kiovec *v = &c->iov[c->i];
 		if (c->off == v->len) {
-			c->i++;
+			if (++c->i == c->cnt)
+				break;
 			c->off = 0;
 			continue;
 		}
-		uint64_t want = MIN(n - done, v->len - c->off);
-		struct kvmbox_seg us[8];
-		unsigned nr = 0;
-		long got = user_segs(v->base + c->off, want, !to_ring, us, ARRAY_SIZE(us), &nr);
-		if (got < 0)
-			break;
-		for (unsigned k = 0; k < nr; k++) {
-			uint64_t gpa = us[k].gpa, left = us[k].len;
-			while (left) {
-				uint64_t rp = (pos + done) % cap;
-				uint64_t chunk = MIN(left, PAGE_SIZE - rp % PAGE_SIZE);
-				uint64_t ring_pa = p->pages[rp / PAGE_SIZE] + rp % PAGE_SIZE;
-				if (to_ring)
-					batch_add(&b, ring_pa, gpa, chunk);
-				else
-					batch_add(&b, gpa, ring_pa, chunk);
-				gpa += chunk;
-				left -= chunk;
-				done += chunk;
-			}
+		uint64_t ua = v->base + c->off, rp = (pos + done) & mask;
+		uint64_t chunk = MIN(n - done, v->len - c->off);
+		chunk = MIN(chunk, ufast_page_left(ua));
+		chunk = MIN(chunk, PAGE_SIZE - rp % PAGE_SIZE);
+		uint64_t upa = ufast_pa(ua, !to_ring);
+		if (unlikely(!upa)) {
+			/* Not mapped yet, copy-on-write, or bad: the checked path faults it in. */
+			struct kvmbox_seg seg;
+			unsigned nr;
+			if (user_segs(ua, chunk, !to_ring, &seg, 1, &nr) <= 0)
+				break;
+			upa = seg.gpa;
 		}
-		c->off += (uint64_t)got;
-		if ((uint64_t)got < want && nr < ARRAY_SIZE(us))
-			break;                  /* stopped at a bad page */
+		uint64_t rpa = p->pages[rp / PAGE_SIZE] + rp % PAGE_SIZE;
+		if (to_ring)
+			batch_add(&b, rpa, upa, chunk);
+		else
+			batch_add(&b, upa, rpa, chunk);
+		done += chunk;
+		c->off += chunk;
 	}
 	batch_flush(&b);
+	return done;
+}
+
+/*
+ * Where CPL0 is emulated: the VMM walks the user's page tables natively
+ * (HC_USERCOPY) -- one exit for up to 32 ring runs instead of a page walk
+ * and a copy pair per page here. A page it cannot use (not faulted in yet,
+ * copy-on-write) is faulted in through the checked path and the call goes on.
+ */
+static struct kvmbox_hc_usercopy uc_hc;   /* one vCPU */
+
+static uint64_t ring_xfer_vmm(struct pipe *p, uint64_t pos, uint64_t ua, uint64_t n, bool to_ring)
+{
+	struct kvmbox_hc_usercopy *hc = &uc_hc;
+	uint64_t mask = pipe_cap(p) - 1, done = 0;
+	uint32_t pgmask = p->npages - 1;
+	while (done < n) {
+		unsigned nr = 0;
+		uint64_t len = 0, rp = (pos + done) & mask, off = rp % PAGE_SIZE, end = 0;
+		uint32_t pg = (uint32_t)(rp / PAGE_SIZE);
+		struct kvmbox_seg *sg = hc->segs - 1;
+		/* The ring's pages from pos on, merged where they are physically consecutive. */
+		while (done + len < n && nr < KVMBOX_USERCOPY_MAX_SEGS) {
+			uint64_t piece = MIN(n - done - len, PAGE_SIZE - off);
+			uint64_t rpa = p->pages[pg] + off;
+			if (rpa == end) {
+				sg->len += piece;
+			} else {
+				sg++;
+				sg->gpa = rpa;
+				sg->len = piece;
+				nr++;
+			}
+			end = rpa + piece;
+			len += piece;
+			off = 0;
+			pg = (pg + 1) & pgmask;
+		}
+		hc->cr3 = current_proc()->mm->pml4;
+		hc->uva = ua + done;
+		hc->len = len;
+		hc->to_user = !to_ring;
+		hc->nr_segs = nr;
+		hypercall(KVMBOX_HC_USERCOPY, hc);
+		if (unlikely(hc->ret < 0))
+			break;
+		done += hc->done;
+		if (hc->done < len) {
+			struct kvmbox_seg seg;
+			unsigned k;
+			if (user_segs(ua + done, 1, !to_ring, &seg, 1, &k) <= 0)
+				break;      /* a bad address: stop here */
+		}
+	}
+	return done;
+}
+
+#define XFER_INLINE_MAX 16   /* up to this, the bytes are moved in the guest (no exit) */
+
+/* Up to 16 bytes in at most four (overlapping) moves. */
+static inline void copy_small(uint8_t *d, const uint8_t *s, size_t n)
+{
+	if (n >= 8) {
+		uint64_t a = *(const uint64_t *)s, b = *(const uint64_t *)(s + n - 8);
+		*(uint64_t *)d = a;
+		*(uint64_t *)(d + n - 8) = b;
+	} else if (n >= 4) {
+		uint32_t a = *(const uint32_t *)s, b = *(const uint32_t *)(s + n - 4);
+		*(uint32_t *)d = a;
+		*(uint32_t *)(d + n - 4) = b;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
+/* The small case in one piece: one user page, one ring page, a present user page. */
+static inline bool ring_xfer_small(struct pipe *p, uint64_t pos, const struct kiovec *v, uint64_t n,
+				   bool to_ring)
+{
+	uint64_t rp = pos & (pipe_cap(p) - 1);
+	if (v->len < n || ufast_page_left(v->base) < n || PAGE_SIZE - rp % PAGE_SIZE < n)
+		return false;
+	uint64_t upa = ufast_pa(v->base, !to_ring);
+	if (!upa)
+		return false;
+	uint8_t *r = P2V(p->pages[rp / PAGE_SIZE] + rp % PAGE_SIZE), *u = P2V(upa);
+	if (to_ring)
+		copy_small(r, u, n);
+	else
+		copy_small(u, r, n);
+	return true;
+}
+
+static uint64_t ring_xfer(struct pipe *p, uint64_t pos, struct iov_cursor *c, uint64_t n, bool to_ring)
+{
+	if (n <= XFER_INLINE_MAX && c->off == 0 && ring_xfer_small(p, pos, &c->iov[c->i], n, to_ring)) {
+		c->off = n;
+		return n;
+	}
+	if (!(boot_flags & KVMBOX_BOOT_CPL0_EMULATED) || n <= XFER_INLINE_MAX)
+		return ring_xfer_guest(p, pos, c, n, to_ring);
+	uint64_t done = 0;
+	while (done < n && c->i < c->cnt) {
+		const struct kiovec *v = &c->iov[c->i];
+		uint64_t chunk = MIN(n - done, v->len - c->off);
+		uint64_t moved = chunk ? ring_xfer_vmm(p, pos + done, v->base + c->off, chunk, to_ring) : 0;
+		done += moved;
+		c->off += moved;
+		if (moved < chunk)
+			break;
+		if (c->off == v->len) {
+			c->i++;
+			c->off = 0;
+		}
+	}
 	return done;
 }
 
@@ -165,9 +287,8 @@ static uint64_t ring_xfer(struct pipe *p, uint64_t pos, struct iov_cursor *c, ui
 static inline bool can_read(struct file *f) { return (f->flags & O_ACCMODE) != O_WRONLY; }
 static inline bool can_write(struct file *f) { return (f->flags & O_ACCMODE) != O_RDONLY; }
 
-static ssize_t pipe_read(struct pipe *p, struct file *f, const struct kiovec *iov, int cnt)
+static ssize_t pipe_read(struct pipe *p, struct file *f, const struct kiovec *iov, int cnt, uint64_t want)
 {
-	uint64_t want = iov_total(iov, cnt);
 	if (want == 0)
 		return 0;
 	for (;;) {
@@ -176,7 +297,7 @@ static ssize_t pipe_read(struct pipe *p, struct file *f, const struct kiovec *io
 			uint64_t n = ring_xfer(p, p->head, &c, MIN(p->len, want), false);
 			if (n == 0)
 				return -EFAULT;
-			p->head = (p->head + n) % pipe_cap(p);
+			p->head = (p->head + n) & (pipe_cap(p) - 1);
 			p->len -= n;
 			if (p->len == 0)
 				p->head = 0;      /* keep runs page aligned: fewer copy pairs */
@@ -192,9 +313,8 @@ static ssize_t pipe_read(struct pipe *p, struct file *f, const struct kiovec *io
 	}
 }
 
-static ssize_t pipe_write(struct pipe *p, struct file *f, const struct kiovec *iov, int cnt)
+static ssize_t pipe_write(struct pipe *p, struct file *f, const struct kiovec *iov, int cnt, uint64_t total)
 {
-	uint64_t total = iov_total(iov, cnt);
 	if (total == 0)
 		return 0;
 	bool atomic = total <= PIPE_BUF;
@@ -208,7 +328,7 @@ static ssize_t pipe_write(struct pipe *p, struct file *f, const struct kiovec *i
 		}
 		uint64_t cap = pipe_cap(p), space = cap - p->len, left = total - done;
 		if (space && (!atomic || space >= left)) {
-			uint64_t tail = (p->head + p->len) % cap;
+			uint64_t tail = (p->head + p->len) & (cap - 1);
 			uint64_t n = ring_populate(p, tail, MIN(space, left));
 			if (n == 0)
 				return done ? (ssize_t)done : -ENOMEM;
@@ -233,7 +353,47 @@ static ssize_t pipe_write(struct pipe *p, struct file *f, const struct kiovec *i
 static ssize_t pipe_rw(struct file *f, const struct kiovec *iov, int cnt, bool write)
 {
 	struct pipe *p = f->priv;
-	return write ? pipe_write(p, f, iov, cnt) : pipe_read(p, f, iov, cnt);
+	uint64_t total = iov_total(iov, cnt);
+	return write ? pipe_write(p, f, iov, cnt, total) : pipe_read(p, f, iov, cnt, total);
+}
+
+/*
+ * read(2)/write(2): one buffer, no iovec to add up. Up to 16 bytes that
+ * can move at once (a reader there, room or data, the user page present)
+ * take the shortest path: a few moves and the wakeup, no loop.
+ */
+static ssize_t pipe_rw1(struct file *f, uint64_t buf, size_t count, bool write)
+{
+	struct pipe *p = f->priv;
+	if (count - 1 < XFER_INLINE_MAX && ufast_page_left(buf) >= count) {
+		uint64_t mask = pipe_cap(p) - 1;
+		if (write) {
+			uint64_t rp = (p->head + p->len) & mask, pg = p->pages[rp / PAGE_SIZE];
+			if (p->readers && mask + 1 - p->len >= count && pg && PAGE_SIZE - rp % PAGE_SIZE >= count) {
+				uint64_t upa = ufast_pa(buf, false);
+				if (upa) {
+					copy_small(P2V(pg + rp % PAGE_SIZE), P2V(upa), count);
+					p->len += count;
+					waitq_wake(&p->wq);
+					return (ssize_t)count;
+				}
+			}
+		} else if (p->len) {
+			uint64_t n = MIN(count, p->len), rp = p->head;
+			if (PAGE_SIZE - rp % PAGE_SIZE >= n) {
+				uint64_t upa = ufast_pa(buf, true);
+				if (upa) {
+					copy_small(P2V(upa), P2V(p->pages[rp / PAGE_SIZE] + rp % PAGE_SIZE), n);
+					p->len -= n;
+					p->head = p->len ? (rp + n) & mask : 0;
+					waitq_wake(&p->wq);
+					return (ssize_t)n;
+				}
+			}
+		}
+	}
+	struct kiovec v = { buf, count };
+	return write ? pipe_write(p, f, &v, 1, count) : pipe_read(p, f, &v, 1, count);
 }
 
 static unsigned pipe_poll(struct file *f, struct poll_table *pt)
@@ -283,6 +443,7 @@ static void pipe_release(struct file *f)
 
 const struct file_ops pipe_ops = {
 	.rw = pipe_rw,
+	.rw1 = pipe_rw1,
 	.poll = pipe_poll,
 	.ioctl = pipe_ioctl,
 	.release = pipe_release,
@@ -330,6 +491,7 @@ long pipe_fcntl_size(struct file *f, bool set, uint64_t arg)
 		else
 			page_put(old[i]);   /* allocated but unused and past the new size */
 	}
+	p->nalloc = k;
 	while (k < np)
 		pages[k++] = 0;
 	p->pages = pages;

@@ -14,10 +14,11 @@
 #include <platform.h>
 #include <signal.h>
 #include <uaccess.h>
+#include "ufast.h"
 
 /* ---- wait queues ---------------------------------------------------------------- */
 
-void waitq_wake(struct waitq *q)
+void __waitq_wake(struct waitq *q)
 {
 	if (q->sleepers)
 		wakeup(q);
@@ -303,19 +304,38 @@ static long poll_scan(struct pollfd *kp, uint64_t nfds, struct poll_table *pt)
 	return ready;
 }
 
+/*
+ * The pollfd array is used in place when it sits in one present, writable
+ * page (the common case: no copies, revents written directly); otherwise
+ * it is copied in and out.
+ */
+static struct pollfd *pollfd_direct(uint64_t ufds, size_t bytes)
+{
+	if (ufast_page_left(ufds) < bytes || (ufds & 7))
+		return NULL;
+	uint64_t pa = ufast_pa(ufds, true);
+	return pa ? P2V(pa) : NULL;
+}
+
 static long do_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool nowait)
 {
 	if (nfds > NR_OPEN)        /* Linux: EINVAL past RLIMIT_NOFILE (NR_OPEN here) */
 		return -EINVAL;
-	struct pollfd small[16], *kp = small;
+	struct pollfd small[16];
 	size_t bytes = nfds * sizeof(struct pollfd);
-	if (nfds > ARRAY_SIZE(small) && !(kp = kmalloc(bytes)))
-		return -ENOMEM;
-	long r = 0;
-	if (bytes && copy_from_user(kp, ufds, bytes)) {
-		r = -EFAULT;
-		goto out;
+	struct pollfd *kp = bytes ? pollfd_direct(ufds, bytes) : small;
+	bool direct = bytes && kp;
+	if (!kp) {
+		kp = small;
+		if (nfds > ARRAY_SIZE(small) && !(kp = kmalloc(bytes)))
+			return -ENOMEM;
+		if (copy_from_user(kp, ufds, bytes)) {
+			if (kp != small)
+				kfree(kp);
+			return -EFAULT;
+		}
 	}
+	long r;
 	struct poll_table pt;
 	poll_table_init(&pt, &pt);
 	pt.register_q = !nowait;
@@ -334,16 +354,21 @@ static long do_poll(uint64_t ufds, uint64_t nfds, uint64_t deadline, bool nowait
 		pt.console_in = false;
 		pt.nomem = false;
 		pt.deadline = 0;
-	}
-	poll_table_free(&pt);
-	if (r >= 0) {
-		/* Only revents goes back; the copy is whole entries (8 bytes each). */
-		if (bytes && copy_to_user(ufds, kp, bytes))
+		/* Another thread may have unmapped the array while we slept. */
+		if (direct && !(kp = pollfd_direct(ufds, bytes))) {
 			r = -EFAULT;
+			break;
+		}
 	}
-out:
-	if (kp != small)
-		kfree(kp);
+	if (pt.entries)
+		poll_table_free(&pt);
+	if (!direct) {
+		/* Only revents changes; the copy is whole entries (8 bytes each). */
+		if (r >= 0 && bytes && copy_to_user(ufds, kp, bytes))
+			r = -EFAULT;
+		if (kp != small)
+			kfree(kp);
+	}
 	return r;
 }
 

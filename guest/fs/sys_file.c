@@ -98,6 +98,13 @@ static long do_rw(int fd, uint64_t buf, size_t count, bool write)
 	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
+	if (f->ops && f->ops->rw1) {
+		/* Files with ops never have O_PATH; only the direction is left to check. */
+		uint32_t acc = f->flags & O_ACCMODE;
+		if (write ? acc == O_RDONLY : acc == O_WRONLY)
+			return -EBADF;
+		return f->ops->rw1(f, buf, MIN(count, MAX_RW_COUNT), write);
+	}
 	struct kiovec v = { buf, MIN(count, MAX_RW_COUNT) };
 	uint64_t pos = (uint64_t)f->pos;
 	ssize_t r = file_rw(f, &v, 1, write, &pos);

@@ -166,7 +166,12 @@ struct waitq {
 	struct wait_entry *head;
 	uint32_t sleepers;       /* threads inside waitq_sleep on this queue */
 };
-void waitq_wake(struct waitq *q);
+void __waitq_wake(struct waitq *q);
+static inline void waitq_wake(struct waitq *q)
+{
+	if (q->sleepers || q->head)
+		__waitq_wake(q);
+}
 /* Sleep on q (interruptible) until waitq_wake or the deadline: sleep_on's result. */
 int waitq_sleep(struct waitq *q, uint64_t deadline_ns);
 void wait_entry_add(struct waitq *q, struct wait_entry *e);
@@ -220,6 +225,8 @@ struct kiovec { uint64_t base, len; };
 /* What a file of a kind that is not a ramfs/device inode does (pipes, epoll, eventfd, ...). */
 struct file_ops {
 	ssize_t (*rw)(struct file *f, const struct kiovec *iov, int cnt, bool write);
+	/* Optional: read/write of one buffer (the hot path; access mode already checked). */
+	ssize_t (*rw1)(struct file *f, uint64_t buf, size_t count, bool write);
 	unsigned (*poll)(struct file *f, struct poll_table *pt);   /* NULL: always ready */
 	long (*ioctl)(struct file *f, unsigned long cmd, uint64_t arg); /* NULL: ENOTTY */
 	void (*release)(struct file *f);                           /* the last reference went */

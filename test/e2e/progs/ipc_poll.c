@@ -131,6 +131,9 @@ static void errors(void)
 	fd_set r;
 	FD_ZERO(&r);
 	FD_SET(100, &r);
+	/* Linux checks only fds below its fd-table size (64 for a fresh process): grow it first. */
+	dup2(1, 100);
+	close(100);
 	struct timeval tv = { 0, 0 };
 	EXPECT_ERR(select(101, &r, NULL, NULL, &tv), EBADF, "select on a closed fd");
 	EXPECT_ERR(select(-1, NULL, NULL, NULL, &tv), EINVAL, "select with nfds < 0");

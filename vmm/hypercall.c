@@ -259,11 +259,9 @@ static void hc_usercopy(struct vcpu *vcpu, void *arg)
 					     GUEST_PTR(vm, *pte & PT_ADDR, KVMBOX_PAGE_SIZE) : NULL;
 				if (!h)
 					goto out;    /* the guest faults this page in and calls again */
+				/* Page tables stay untouched (no A/D updates): on kvm_pvm, KVM's
+				 * shadow paging does not see the VMM's writes to them. */
 				upage = h;
-				if (a->to_user)
-					*pte |= PT_A | PT_D;
-				else
-					*pte |= PT_A;
 			}
 			uint64_t n = KVMBOX_PAGE_SIZE - off;
 			if (n > left)

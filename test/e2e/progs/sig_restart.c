@@ -17,6 +17,7 @@
 static volatile int hits;
 static volatile uint32_t word;
 static volatile int set_word;
+static int pipe_w = -1;
 
 static void on_alarm(int sig, siginfo_t *si, void *uc)
 {
@@ -24,6 +25,8 @@ static void on_alarm(int sig, siginfo_t *si, void *uc)
 	hits++;
 	if (set_word)
 		word = 1;
+	if (pipe_w >= 0)
+		write(pipe_w, "x", 1); /* the restarted read finds data */
 }
 
 static void alarm_in_ms(int ms)
@@ -115,6 +118,23 @@ int main(void)
 	alarm_in_ms(100);
 	r = syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &to, NULL, 0);
 	printf("futex timed SA_RESTART: %s\n", res(r));
+
+	/* A read from an empty pipe: EINTR without SA_RESTART; restarted with it. */
+	int fds[2];
+	CHECK(pipe(fds) == 0);
+	char ch;
+	install(SIGALRM, on_alarm, 0);
+	alarm_in_ms(100);
+	r = read(fds[0], &ch, 1);
+	printf("pipe read: %s\n", res(r));
+	install(SIGALRM, on_alarm, SA_RESTART);
+	pipe_w = fds[1];
+	alarm_in_ms(100);
+	r = read(fds[0], &ch, 1);
+	printf("pipe read SA_RESTART: %s byte=%c\n", res(r), r == 1 ? ch : '-');
+	pipe_w = -1;
+	close(fds[0]);
+	close(fds[1]);
 
 	/* An ignored signal does not interrupt a sleep; nor does a blocked one (it waits). */
 	signal(SIGALRM, SIG_IGN);

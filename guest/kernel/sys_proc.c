@@ -75,9 +75,11 @@ struct utsname {
 	char sysname[65], nodename[65], release[65], version[65], machine[65], domainname[65];
 };
 
+static char hostname[65] = "kvmbox";
+
 long sys_uname(uint64_t buf)
 {
-	static const struct utsname u = {
+	static struct utsname u = {
 		.sysname = "Linux",
 		.nodename = "kvmbox",
 		.release = "6.1.0-kvmbox",
@@ -85,6 +87,7 @@ long sys_uname(uint64_t buf)
 		.machine = "x86_64",
 		.domainname = "(none)",
 	};
+	strlcpy(u.nodename, hostname, sizeof(u.nodename));
 	return copy_to_user(buf, &u, sizeof(u));
 }
 
@@ -169,4 +172,52 @@ long sys_sysinfo(uint64_t info)
 	si.procs = 1;
 	si.mem_unit = 1;
 	return copy_to_user(info, &si, sizeof(si));
+}
+
+long sys_setrlimit(int resource, uint64_t rlim)
+{
+	return sys_prlimit64(0, resource, rlim, 0);
+}
+
+long sys_sethostname(uint64_t name, size_t len)
+{
+	if (len > 64)
+		return -EINVAL;
+	char buf[65];
+	if (copy_from_user(buf, name, len))
+		return -EFAULT;
+	buf[len] = 0;
+	strlcpy(hostname, buf, sizeof(hostname));
+	return 0;
+}
+
+/* Clock ticks (AT_CLKTCK = 100 per second) since boot. */
+static int64_t ticks(uint64_t ns)
+{
+	return (int64_t)(ns / 10000000ull);
+}
+
+long sys_times(uint64_t buf)
+{
+	/* One vCPU per VM: a process's CPU time is bounded by the time it has run; report it as user time. */
+	int64_t now = ticks(clock_monotonic_ns());
+	if (buf) {
+		int64_t t[4] = { now, 0, 0, 0 };
+		if (copy_to_user(buf, t, sizeof(t)))
+			return -EFAULT;
+	}
+	return now;
+}
+
+long sys_getrusage(int who, uint64_t usage)
+{
+	if (who != 0 && who != -1 && who != 1) /* RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD */
+		return -EINVAL;
+	int64_t ru[18] = { 0 };
+	if (who != -1) {
+		uint64_t ns = clock_monotonic_ns();
+		ru[0] = (int64_t)(ns / 1000000000ull);
+		ru[1] = (int64_t)(ns % 1000000000ull / 1000);
+	}
+	return copy_to_user(usage, ru, sizeof(ru));
 }

@@ -54,6 +54,8 @@ const syscall_fn syscall_table[NR_SYSCALLS] = {
 	S(timer_create), S(timer_settime), S(timer_gettime), S(timer_getoverrun), S(timer_delete),
 	/* Both libcs probe these and fall back cleanly on ENOSYS: no notice. */
 	[SYS_rseq] = FN(sys_enosys_quiet),
+	[SYS_membarrier] = FN(sys_enosys_quiet),
+	S(setrlimit), S(sethostname), S(times), S(getrusage),
 };
 #pragma GCC diagnostic pop
 

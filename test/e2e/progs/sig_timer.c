@@ -15,6 +15,13 @@
 #endif
 
 static sigset_t blocked;
+static volatile int spins;
+
+static void on_tick(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig, (void)si, (void)uc;
+	spins++;
+}
 
 static int wait_sig(int sig, siginfo_t *si)
 {
@@ -86,8 +93,9 @@ int main(void)
 	printf("periodic: %d expiries, old interval=%ld\n", n, (long)old.it_interval.tv_usec);
 	CHECK(getitimer(ITIMER_REAL, &cur) == 0);
 	printf("disarmed: %ld %ld\n", (long)cur.it_value.tv_usec, (long)cur.it_interval.tv_usec);
-	sigpending(&blocked);
-	if (sigismember(&blocked, SIGALRM))
+	sigset_t pend;
+	sigpending(&pend);
+	if (sigismember(&pend, SIGALRM))
 		wait_sig(SIGALRM, &si); /* one may have fired before the disarm */
 
 	/* setitimer errors; ITIMER_VIRTUAL can be read and disarmed. */
@@ -129,8 +137,8 @@ int main(void)
 	arm(t, 0, 0, 0); /* disarm */
 	CHECK(timer_gettime(t, &its) == 0);
 	printf("disarmed: %ld %ld\n", its.it_value.tv_nsec, its.it_interval.tv_nsec);
-	sigpending(&blocked);
-	if (sigismember(&blocked, 40))
+	sigpending(&pend);
+	if (sigismember(&pend, 40))
 		wait_sig(40, &si);
 	CHECK(timer_delete(t) == 0);
 	printf("deleted: gettime %s, delete %s, getoverrun %s\n", res(timer_gettime(t, &its)), res(timer_delete(t)),
@@ -206,5 +214,29 @@ int main(void)
 	printf("gettime bad pointer: %s\n", res(syscall(SYS_timer_gettime, kid, 8)));
 	printf("delete bad id: %s\n", res(syscall(SYS_timer_delete, kid + 100)));
 	syscall(SYS_timer_delete, kid);
+
+	/* Timers interrupt a program that never enters the kernel: handlers run in a busy loop. */
+	install(SIGALRM, on_tick, 0);
+	install(40, on_tick, 0);
+	sigprocmask(SIG_UNBLOCK, &blocked, NULL);
+	struct itimerval per = { { 0, 10000 }, { 0, 10000 } };
+	setitimer(ITIMER_REAL, &per, NULL);
+	while (spins < 5)
+		;
+	memset(&per, 0, sizeof(per));
+	setitimer(ITIMER_REAL, &per, NULL);
+	printf("busy loop, setitimer: %d handlers\n", spins >= 5);
+	spins = 0;
+	t = make_timer(CLOCK_MONOTONIC, SIGEV_SIGNAL, 40, 0);
+	arm(t, 0, 10000000, 10000000);
+	while (spins < 5)
+		;
+	timer_delete(t);
+	printf("busy loop, timer_create: %d handlers\n", spins >= 5);
+	spins = 0;
+	alarm(1);
+	while (!spins)
+		;
+	printf("busy loop, alarm: %d\n", spins);
 	return sig_finish("sig_timer");
 }

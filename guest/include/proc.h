@@ -25,6 +25,7 @@ _Static_assert(sizeof(struct trap_frame) == KVMBOX_TRAP_FRAME_WORDS * 8, "trap f
 #define NSIG 64
 
 struct fdtable;   /* fs.h */
+struct sigqueue;  /* kernel/signal.c */
 struct inode;     /* fs.h */
 
 struct k_sigaction {
@@ -76,6 +77,7 @@ struct proc {
 	struct sighand *sighand;
 	uint64_t pending;         /* signals sent to the process (any thread may take them) */
 	struct ksiginfo siginfo[NSIG];
+	struct sigqueue *rtq;     /* further instances of pending real-time signals (signal.c) */
 	bool vfork_done;          /* a vfork child released its parent (exec or exit) */
 	/* Absolute guest path of the executable (NUL-terminated, at most KVMBOX_PATH_MAX). */
 	const char *exe_path;
@@ -89,6 +91,7 @@ struct thread {
 	/* Signals raised for this thread (bit sig-1), acted on before it returns to user mode. */
 	uint64_t pending;
 	struct ksiginfo siginfo[NSIG];
+	struct sigqueue *rtq;     /* further instances of pending real-time signals (signal.c) */
 	/* Kernel stack: [kstack_top - KSTACK_SIZE, kstack_top); the trap frame sits at its top. */
 	uint64_t kstack_top;
 	struct proc *proc;
@@ -226,8 +229,16 @@ bool signal_deliverable(struct thread *t); /* a signal would interrupt its sleep
 void send_signal_thread(struct thread *t, int sig, int code, pid_t from, uint64_t addr);
 void send_signal_proc(struct proc *p, int sig);
 void send_sigchld(struct proc *parent, struct proc *child);
-/* Send with a complete siginfo: to thread t if given, else to process p (timers, sigqueue). */
-void send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *info);
+/*
+ * Send with a complete siginfo: to thread t if given, else to process p
+ * (timers, sigqueue). 0, or -EAGAIN if a real-time signal could not be
+ * queued (the VM-wide limit of queued instances).
+ */
+int send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *info);
+/* A signal from this source (code and si_pid: a timer's SI_TIMER and id) is pending: t's, or p's if t is NULL. */
+bool signal_pending_from(struct proc *p, struct thread *t, int sig, int code, pid_t id);
+/* thread_exit: drop the thread's queued signals (and the process's with its last thread). */
+void signal_thread_exit(struct thread *t);
 /* A user-mode fault: queue it for a handler (true), or die of it (does not return). */
 bool signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr, uint64_t vector, uint64_t err);
 /* Push a handler frame onto the user stack and point the frame at the handler: 0 or -EFAULT. */

@@ -118,9 +118,7 @@ static void fire(struct ktimer *k, uint64_t now)
 	}
 	add_overrun(k, missed);
 	/* Still pending from the last expiry: count it instead (POSIX timer overrun). */
-	uint64_t pending = t ? t->pending : k->proc->pending;
-	const struct ksiginfo *slot = t ? &t->siginfo[k->signo - 1] : &k->proc->siginfo[k->signo - 1];
-	if ((pending & SIGBIT(k->signo)) && slot->code == SI_TIMER && slot->pid == k->id) {
+	if (signal_pending_from(k->proc, t, k->signo, SI_TIMER, k->id)) {
 		add_overrun(k, 1);
 		return;
 	}

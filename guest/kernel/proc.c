@@ -349,6 +349,7 @@ noreturn void thread_exit(int wait_status)
 	if (!p->exiting)
 		p->exit_status = wait_status;
 	unlink_thread(t);
+	signal_thread_exit(t);
 	if (p->nr_threads == 0)
 		proc_become_zombie(p);
 	t->state = T_DEAD;

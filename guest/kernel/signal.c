@@ -60,36 +60,120 @@ void update_work(void)
 }
 
 /*
- * Queue a signal. Standard and real-time signals alike keep one instance
- * each: a second one sent while the first is pending is merged (timers
- * count it as an overrun). A thread-directed signal wakes its thread if it
- * is not blocked there; a process-directed one wakes one thread that does
- * not block it (all of them for SIGKILL).
+ * Pending signals: one slot per signal number (its siginfo) and a bit in
+ * the pending set; a standard signal sent while pending is merged into it,
+ * further instances of a real-time signal wait in a FIFO queue (rtq).
  */
-void send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *info)
+struct sigqueue {
+	struct sigqueue *next;
+	struct ksiginfo info;
+};
+#define MAX_QUEUED 4096 /* queued real-time instances in the whole VM (Linux: RLIMIT_SIGPENDING) */
+static unsigned nr_queued;
+
+static int enqueue(uint64_t *pending, struct ksiginfo *slots, struct sigqueue **q, const struct ksiginfo *info)
+{
+	int sig = info->signo;
+	if (!(*pending & SIGBIT(sig))) {
+		slots[sig - 1] = *info;
+		*pending |= SIGBIT(sig);
+		return 0;
+	}
+	if (sig < SIGRTMIN)
+		return 0;
+	struct sigqueue *n = nr_queued < MAX_QUEUED ? kmalloc(sizeof(*n)) : NULL;
+	if (!n)
+		return -EAGAIN;
+	n->info = *info;
+	while (*q)
+		q = &(*q)->next;
+	*q = n;
+	nr_queued++;
+	return 0;
+}
+
+/* The oldest instance of sig; the next one (if queued) moves into the slot. */
+static void take(uint64_t *pending, struct ksiginfo *slots, struct sigqueue **q, int sig, struct ksiginfo *info)
+{
+	*info = slots[sig - 1];
+	for (; *q; q = &(*q)->next)
+		if ((*q)->info.signo == sig) {
+			struct sigqueue *n = *q;
+			slots[sig - 1] = n->info;
+			*q = n->next;
+			kfree(n);
+			nr_queued--;
+			return;
+		}
+	*pending &= ~SIGBIT(sig);
+}
+
+/* Drop every instance of the signals in set. */
+static void discard(uint64_t *pending, struct sigqueue **q, uint64_t set)
+{
+	*pending &= ~set;
+	while (*q) {
+		struct sigqueue *n = *q;
+		if (set & SIGBIT(n->info.signo)) {
+			*q = n->next;
+			kfree(n);
+			nr_queued--;
+		} else {
+			q = &n->next;
+		}
+	}
+}
+
+bool signal_pending_from(struct proc *p, struct thread *t, int sig, int code, pid_t id)
+{
+	uint64_t pending = t ? t->pending : p->pending;
+	const struct ksiginfo *slot = t ? &t->siginfo[sig - 1] : &p->siginfo[sig - 1];
+	if (!(pending & SIGBIT(sig)))
+		return false;
+	if (slot->code == code && slot->pid == id)
+		return true;
+	for (struct sigqueue *n = t ? t->rtq : p->rtq; n; n = n->next)
+		if (n->info.signo == sig && n->info.code == code && n->info.pid == id)
+			return true;
+	return false;
+}
+
+void signal_thread_exit(struct thread *t)
+{
+	discard(&t->pending, &t->rtq, ~0ull);
+	if (!t->proc->nr_threads)
+		discard(&t->proc->pending, &t->proc->rtq, ~0ull);
+}
+
+/*
+ * Queue a signal. A thread-directed signal wakes its thread if it is not
+ * blocked there; a process-directed one wakes one thread that does not
+ * block it (all of them for SIGKILL).
+ */
+int send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *info)
 {
 	int sig = info->signo;
 	uint64_t bit = SIGBIT(sig);
 	if (p->zombie)
-		return;
+		return 0;
 	if (t) {
 		if (handler_ignores(p, sig) && !thread_blocks(t, sig))
-			return;
-		if (!(t->pending & bit))
-			t->siginfo[sig - 1] = *info;
-		t->pending |= bit;
+			return 0;
+		int r = enqueue(&t->pending, t->siginfo, &t->rtq, info);
+		if (r)
+			return r;
 		if (t == current_thread())
 			update_work();
 		else if (t->state == T_SLEEPING && t->interruptible && !(blocked(t) & bit))
 			wake_thread(t);
 		signalfd_notify(p);
-		return;
+		return 0;
 	}
 	if (handler_ignores(p, sig) && !proc_blocks(p, sig))
-		return;
-	if (!(p->pending & bit))
-		p->siginfo[sig - 1] = *info;
-	p->pending |= bit;
+		return 0;
+	int r = enqueue(&p->pending, p->siginfo, &p->rtq, info);
+	if (r)
+		return r;
 	if (sig == SIGKILL) {
 		for (struct thread *o = p->threads; o; o = o->proc_next)
 			if (o->state == T_SLEEPING)
@@ -106,6 +190,7 @@ void send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *i
 	if (current_thread()->proc == p)
 		update_work();
 	signalfd_notify(p);
+	return 0;
 }
 
 static void set_info(struct ksiginfo *i, int sig, int code, pid_t pid, uint64_t addr, int status)
@@ -208,10 +293,12 @@ static int dequeue_signal(struct thread *t, uint64_t allowed, struct ksiginfo *i
 {
 	uint64_t *pending = &t->pending;
 	struct ksiginfo *slots = t->siginfo;
+	struct sigqueue **q = &t->rtq;
 	uint64_t set = *pending & allowed;
 	if (!set) {
 		pending = &t->proc->pending;
 		slots = t->proc->siginfo;
+		q = &t->proc->rtq;
 		set = *pending & allowed;
 		if (!set)
 			return 0;
@@ -219,8 +306,7 @@ static int dequeue_signal(struct thread *t, uint64_t allowed, struct ksiginfo *i
 	if (set & SYNCHRONOUS_SET)
 		set &= SYNCHRONOUS_SET;
 	int sig = __builtin_ctzll(set) + 1;
-	*pending &= ~SIGBIT(sig);
-	*info = slots[sig - 1];
+	take(pending, slots, q, sig, info);
 	if (info->code == SI_TIMER)
 		itimer_dequeued(t->proc, info);
 	return sig;
@@ -410,9 +496,9 @@ long sys_rt_sigaction(int sig, uint64_t act, uint64_t oact, size_t sigsetsize)
 		ka->mask = n.mask & ~UNBLOCKABLE;
 		/* Setting SIG_IGN (or a default of ignore) discards what is pending (POSIX). */
 		if (handler_ignores(p, sig)) {
-			p->pending &= ~SIGBIT(sig);
+			discard(&p->pending, &p->rtq, SIGBIT(sig));
 			for (struct thread *t = p->threads; t; t = t->proc_next)
-				t->pending &= ~SIGBIT(sig);
+				discard(&t->pending, &t->rtq, SIGBIT(sig));
 		}
 	}
 	return 0;
@@ -577,9 +663,7 @@ long sys_rt_sigqueueinfo(pid_t pid, int sig, uint64_t uinfo)
 	struct proc *p = pid > 0 ? proc_find(pid) : NULL;
 	if (!p || p->zombie)
 		return -ESRCH;
-	if (sig)
-		send_signal_info(p, NULL, &ki);
-	return 0;
+	return sig ? send_signal_info(p, NULL, &ki) : 0;
 }
 
 long sys_rt_tgsigqueueinfo(pid_t tgid, pid_t tid, int sig, uint64_t uinfo)
@@ -593,9 +677,7 @@ long sys_rt_tgsigqueueinfo(pid_t tgid, pid_t tid, int sig, uint64_t uinfo)
 	struct thread *t = thread_find(tid);
 	if (!t || t->proc->pid != tgid)
 		return -ESRCH;
-	if (sig)
-		send_signal_info(t->proc, t, &ki);
-	return 0;
+	return sig ? send_signal_info(t->proc, t, &ki) : 0;
 }
 
 /* execve: caught signals go back to SIG_DFL (ignored ones stay ignored), no altstack, no POSIX timers. */

@@ -124,6 +124,35 @@ int main(void)
 	printf("unblocked SIGTERM default: signaled=%d sig=%d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : -1);
 	sigwaitinfo(&set, &si); /* the SIGCHLD */
 
+	/* Real-time signals queue every instance, in order; standard ones merge. */
+	for (int i = 1; i <= 3; i++) {
+		union sigval qv = { .sival_int = i };
+		sigqueue(getpid(), 40, qv);
+		kill(getpid(), SIGUSR1);
+	}
+	printf("queued:");
+	while ((r = sigtimedwait(&set, &si, &zero)) > 0)
+		printf(" %d/%d", r, r == 40 ? si.si_value.sival_int : 0);
+	printf(" then %s\n", res(r));
+	/* Handlers run once per queued instance. */
+	install(40, on_alarm, 0);
+	hits = 0;
+	for (int i = 0; i < 4; i++)
+		sigqueue(getpid(), 40, v);
+	sigset_t only40;
+	sigemptyset(&only40);
+	sigaddset(&only40, 40);
+	sigprocmask(SIG_UNBLOCK, &only40, NULL);
+	printf("handled instances: %d\n", hits);
+	sigprocmask(SIG_BLOCK, &only40, NULL);
+	/* SIG_IGN discards them all. */
+	sigqueue(getpid(), 40, v);
+	sigqueue(getpid(), 40, v);
+	signal(40, SIG_IGN);
+	install(40, on_alarm, 0);
+	sigpending(&p);
+	printf("after SIG_IGN: pending=%d\n", sigismember(&p, 40));
+
 	/* Errors. */
 	struct timespec bad = { 0, 1000000000 };
 	uint64_t k = 1ull << (SIGUSR1 - 1);

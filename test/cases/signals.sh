@@ -20,3 +20,7 @@ for l in $LIBCS; do
 		add e2e/$l/$p kvm case_sig $l $p
 	done
 done
+
+# The Go runtime's signal machinery: os/signal, a nil dereference recovered
+# as a panic, asynchronous preemption by SIGURG, SIGCHLD (case_go_same: go.sh).
+add go/signals kvm case_go_same signals

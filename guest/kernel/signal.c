@@ -469,29 +469,25 @@ struct ksigaction {
 	uint64_t mask;
 };
 
+/* The sa_flags Linux knows (UAPI_SA_FLAGS); others read back cleared, so programs can probe (SA_UNSUPPORTED). */
+#define KNOWN_SA_FLAGS (SA_NOCLDSTOP | SA_NOCLDWAIT | SA_SIGINFO | SA_ONSTACK | SA_RESTART | SA_NODEFER | \
+			SA_RESETHAND | SA_RESTORER | 0x00000800 /* SA_EXPOSE_TAGBITS */)
+
 long sys_rt_sigaction(int sig, uint64_t act, uint64_t oact, size_t sigsetsize)
 {
 	if (sigsetsize != 8)
 		return -EINVAL;
-	if (sig < 1 || sig > NSIG)
+	struct ksigaction n;
+	if (act && copy_from_user(&n, act, sizeof(n)))
+		return -EFAULT;
+	if (sig < 1 || sig > NSIG || (act && (sig == SIGKILL || sig == SIGSTOP)))
 		return -EINVAL;
 	struct proc *p = current_proc();
 	struct k_sigaction *ka = &p->sighand->action[sig - 1];
-	struct ksigaction n;
-	if (act) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			return -EINVAL;
-		if (copy_from_user(&n, act, sizeof(n)))
-			return -EFAULT;
-	}
-	if (oact) {
-		struct ksigaction o = { ka->handler, ka->flags, ka->restorer, ka->mask };
-		if (copy_to_user(oact, &o, sizeof(o)))
-			return -EFAULT;
-	}
+	struct ksigaction o = { ka->handler, ka->flags, ka->restorer, ka->mask };
 	if (act) {
 		ka->handler = n.handler;
-		ka->flags = n.flags;
+		ka->flags = n.flags & KNOWN_SA_FLAGS;
 		ka->restorer = n.restorer;
 		ka->mask = n.mask & ~UNBLOCKABLE;
 		/* Setting SIG_IGN (or a default of ignore) discards what is pending (POSIX). */
@@ -501,6 +497,9 @@ long sys_rt_sigaction(int sig, uint64_t act, uint64_t oact, size_t sigsetsize)
 				discard(&t->pending, &t->rtq, SIGBIT(sig));
 		}
 	}
+	/* Linux writes the old action after setting the new one: a bad oact is EFAULT with act in force. */
+	if (oact && copy_to_user(oact, &o, sizeof(o)))
+		return -EFAULT;
 	return 0;
 }
 

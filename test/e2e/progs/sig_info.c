@@ -42,6 +42,7 @@ static void show(const char *what)
 }
 
 /* The kernel's struct sigaction (no SA_RESTORER: the libc wrappers would add it). */
+#define SA_RESTORER_ 0x04000000
 struct ksigaction {
 	void *handler;
 	unsigned long flags;
@@ -148,6 +149,17 @@ int main(void)
 	printf("rt_sigaction(65) = %s\n", res(syscall(SYS_rt_sigaction, 65, NULL, &old, 8)));
 	printf("rt_sigaction(setsize 4) = %s\n", res(syscall(SYS_rt_sigaction, SIGUSR1, NULL, &old, 4)));
 	printf("rt_sigaction(bad act) = %s\n", res(syscall(SYS_rt_sigaction, SIGUSR1, (void *)8, NULL, 8)));
+	printf("rt_sigaction(SIGKILL, bad act) = %s\n", res(syscall(SYS_rt_sigaction, SIGKILL, (void *)8, NULL, 8)));
+	/* Unknown flag bits read back cleared (how programs probe, with SA_UNSUPPORTED 0x400). */
+	struct ksigaction kn = { (void *)plain, SA_RESTORER_ | 0x400 | SA_RESTART, (void *)plain, 0 }, ko;
+	CHECK(syscall(SYS_rt_sigaction, SIGUSR2, &kn, NULL, 8) == 0);
+	CHECK(syscall(SYS_rt_sigaction, SIGUSR2, NULL, &ko, 8) == 0);
+	printf("unsupported flag: %#lx -> %#lx\n", kn.flags, ko.flags);
+	/* A bad old-action pointer: EFAULT, but the new action is in force. */
+	kn.flags = SA_RESTORER_ | SA_NODEFER;
+	printf("rt_sigaction(bad oact) = %s\n", res(syscall(SYS_rt_sigaction, SIGUSR2, &kn, (void *)8, 8)));
+	CHECK(syscall(SYS_rt_sigaction, SIGUSR2, NULL, &ko, 8) == 0);
+	printf("after bad oact: flags %#lx\n", ko.flags);
 
 	/* A child: rt_sigqueueinfo may not pose as kill() to another process; then it dies of SIGTERM. */
 	fflush(stdout);

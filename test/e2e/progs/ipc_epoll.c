@@ -140,6 +140,7 @@ static void waits(void)
 	int ep = epoll_create1(0);
 	int efd = eventfd(0, EFD_NONBLOCK);
 	add(ep, efd, EPOLLIN, 7);
+	long long t0 = now_ms();	/* before fork: the child's 40 ms sleep ends no earlier */
 	pid_t pid = fork();
 	if (pid == 0) {
 		sleep_ms(40);
@@ -148,9 +149,8 @@ static void waits(void)
 		_exit(0);
 	}
 	struct epoll_event ev;
-	long long t0 = now_ms();
 	int n = epoll_wait(ep, &ev, 1, 5000);
-	CHECK(n == 1 && ev.data.u64 == 7 && now_ms() - t0 >= 30, "epoll_wait sleeps until the child writes the eventfd");
+	CHECK(n == 1 && ev.data.u64 == 7 && now_ms() - t0 >= 39, "epoll_wait sleeps until the child writes the eventfd");
 	child_ok(pid);
 	uint64_t v;
 	read(efd, &v, 8);
@@ -161,12 +161,12 @@ static void waits(void)
 	/* A timerfd in the set wakes the wait by itself. */
 	int tfd = timerfd_create(CLOCK_MONOTONIC, 0);
 	struct itimerspec its = { { 0, 0 }, { 0, 50000000 } };
+	t0 = now_ms();
 	timerfd_settime(tfd, 0, &its, NULL);
 	add(ep, tfd, EPOLLIN, 9);
-	t0 = now_ms();
 	n = epoll_wait(ep, &ev, 1, -1);
 	long long dt = now_ms() - t0;
-	CHECK(n == 1 && ev.data.u64 == 9 && dt >= 45 && dt < 3000, "a timerfd expiring ends an endless epoll_wait");
+	CHECK(n == 1 && ev.data.u64 == 9 && dt >= 49 && dt < 3000, "a timerfd expiring ends an endless epoll_wait");
 	/* Closing the fd removes the item. */
 	close(tfd);
 	CHECK(epoll_wait(ep, &ev, 1, 0) == 0, "closing the timerfd dropped its item");

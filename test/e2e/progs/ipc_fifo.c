@@ -74,6 +74,7 @@ int main(void)
 	close(r);
 
 	/* The other order: our blocking reader open waits for the child's writer. */
+	long long t0 = now_ms();	/* before fork: the child's 40 ms sleep ends no earlier */
 	pid = fork();
 	if (pid == 0) {
 		sleep_ms(40);
@@ -81,9 +82,8 @@ int main(void)
 		write(fd, "late", 4);
 		_exit(fd >= 0 ? 0 : 1);
 	}
-	long long t0 = now_ms();
 	r = open("fifo-c", O_RDONLY);
-	CHECK(r >= 0 && now_ms() - t0 >= 30, "a blocking O_RDONLY waits for a writer");
+	CHECK(r >= 0 && now_ms() - t0 >= 39, "a blocking O_RDONLY waits for a writer");
 	CHECK(read(r, buf, sizeof(buf)) == 4, "and reads what it wrote");
 	CHECK(child_ok(pid), "child done");
 	close(r);

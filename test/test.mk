@@ -21,6 +21,7 @@ $(eval $(call unit_test,test_elf,vmm/elf.c))
 $(eval $(call unit_test,test_cpio,guest/lib/pure/cpio.c))
 $(eval $(call unit_test,test_fdt,vmm/fdt.c,-lfdt))
 $(eval $(call unit_test,test_guest_mem,vmm/guest_mem.c,-lfdt))
+$(eval $(call unit_test,test_gdb_framing,vmm/gdb_framing.c))
 
 .PHONY: unit-bins
 unit-bins: $(UNIT_BINS)

@@ -12,6 +12,7 @@
 #include "boot.h"
 #include "cpu_x86_64.h"
 #include "fdt.h"
+#include "gdb_cli.h"
 #include "boot_alloc.h"
 #include "guest_mem.h"
 #include "hypercall.h"
@@ -101,7 +102,8 @@ void boot_and_run(const struct options *o, struct program *prog)
 	vm->verbose = o->verbose;
 	vm->kernel_path = kernel_path(o);
 
-	kvm_open_vm(vm, o->count_cpl0);
+	int gdb_fd = gdb_cli_listen(o);
+	kvm_open_vm(vm, o->count_cpl0 || o->gdb);
 	if (guest_mem_create(vm, o->mem_size))
 		die(EXIT_VMM_ERROR, "cannot create %llu MiB of guest memory: %s",
 		    (unsigned long long)(o->mem_size >> 20), strerror(errno));
@@ -197,6 +199,7 @@ void boot_and_run(const struct options *o, struct program *prog)
 	     (unsigned long long)bi->init.entry);
 
 	hc_register_core();
+	gdb_cli_wait(o, gdb_fd, vm, vcpu);
 	struct run_options ro = { .timeout = o->timeout, .count_cpl0 = o->count_cpl0 };
 	vcpu_run(vcpu, &ro);
 }

@@ -10,6 +10,7 @@
 #include "exec.h"
 #include "guest_mem.h"
 #include "hypercall.h"
+#include "gdb_kernel.h"
 #include "log.h"
 #include "pagetable_x86_64.h"
 #include "syscall_names.h"
@@ -70,6 +71,7 @@ static void hc_exit(struct vcpu *vcpu, void *arg)
 {
 	struct kvmbox_hc_exit *a = arg;
 	/* Guest output went out with write(2) as it came: nothing is buffered here. */
+	gdb_kernel_guest_exit(a->status & 0xff);
 	exit(a->status & 0xff);
 }
 

@@ -42,6 +42,12 @@ static const char help_text[] =
 	"  --verbose             report unknown syscalls and VMM details on stderr\n"
 	"  --kernel PATH         guest kernel ELF (default: $KVMBOX_KERNEL, else\n"
 	"                        guest/kernel.elf beside the kvmbox binary)\n"
+	"  --gdb tcp:HOST:PORT   wait for gdb's remote protocol on HOST:PORT (a loopback\n"
+	"  --gdb unix:PATH       address unless --gdb-allow-remote) or a unix socket\n"
+	"                        before running; debugs the program (process mode)\n"
+	"  --gdb-kernel          with --gdb: debug the guest kernel instead, each vCPU a\n"
+	"                        thread (symbols: guest/kernel.elf beside kvmbox)\n"
+	"  --gdb-allow-remote    let --gdb listen on a non-loopback address\n"
 	"  --count-cpl0          benchmarking: single-step the guest and count its CPL0\n"
 	"                        (kernel) instructions per syscall and trap; report at exit\n"
 	"  -h, --help            this help\n"
@@ -134,6 +140,14 @@ static void parse_run(int argc, char **argv, struct options *o)
 			o->verbose = true;
 			continue;
 		}
+		if (!strcmp(a, "--gdb-kernel")) {
+			o->gdb_kernel = true;
+			continue;
+		}
+		if (!strcmp(a, "--gdb-allow-remote")) {
+			o->gdb_allow_remote = true;
+			continue;
+		}
 		if (!strcmp(a, "--count-cpl0")) {
 			o->count_cpl0 = true;
 			continue;
@@ -141,6 +155,7 @@ static void parse_run(int argc, char **argv, struct options *o)
 		/* Options with a value: --opt VALUE or --opt=VALUE. */
 		static const char *const with_value[] = {
 			"--mem", "--env", "--file", "--dir", "--initrd", "--init", "--timeout", "--kernel",
+			"--gdb",
 		};
 		const char *name = NULL, *val = NULL;
 		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++) {
@@ -190,8 +205,14 @@ static void parse_run(int argc, char **argv, struct options *o)
 				usage_error("--timeout %s: expected a positive number of seconds", val);
 		} else if (!strcmp(name, "--kernel")) {
 			o->kernel = val;
+		} else if (!strcmp(name, "--gdb")) {
+			o->gdb = val;
 		}
 	}
+	if ((o->gdb_kernel || o->gdb_allow_remote) && !o->gdb)
+		usage_error("%s", o->gdb_kernel ? "--gdb-kernel needs --gdb ADDRESS" : "--gdb-allow-remote needs --gdb ADDRESS");
+	if (o->gdb && o->count_cpl0)
+		usage_error("%s", "--gdb and --count-cpl0 both use KVM guest debugging: choose one");
 	if (o->initrd || o->init) {
 		if (!o->initrd || !o->init)
 			usage_error("%s", o->initrd ? "--initrd needs --init PATH" : "--init needs --initrd IMAGE");

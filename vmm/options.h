@@ -19,6 +19,9 @@ struct options {
 	const char *initrd, *init;
 	double timeout;
 	bool verbose, count_cpl0;
+	const char *gdb;          /* --gdb tcp:HOST:PORT | unix:PATH */
+	bool gdb_kernel;          /* --gdb-kernel: debug the guest kernel, vCPUs as threads */
+	bool gdb_allow_remote;    /* --gdb-allow-remote: a non-loopback --gdb address */
 	const char *kernel;       /* NULL: KVMBOX_KERNEL or beside the kvmbox binary */
 	const char *program;      /* the PROGRAM operand; NULL with --initrd */
 	int argc;                 /* the program's argv (argv[0] exactly as given) */

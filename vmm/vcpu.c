@@ -1,6 +1,7 @@
 /* The vCPU run loop: KVM_RUN, EINTR retry, one handler per exit reason (api.rst 5 "The kvm_run structure"). */
 #include "cpl0_count.h"
 #include "crash_report.h"
+#include "gdb_kernel.h"
 #include "hypercall.h"
 #include "kvm.h"
 #include "vcpu.h"
@@ -110,6 +111,7 @@ void vcpu_run(struct vcpu *vcpu, const struct run_options *o)
 		cpl0_count_start(vcpu);
 
 	for (;;) {
+		gdb_kernel_before_run(vcpu);
 		if (__vcpu_ioctl(vcpu, KVM_RUN, NULL) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				if (timed_out && log_verbose)
@@ -125,6 +127,8 @@ void vcpu_run(struct vcpu *vcpu, const struct run_options *o)
 			handle_io(vcpu);
 			break;
 		case KVM_EXIT_DEBUG:
+			if (gdb_kernel_debug_exit(vcpu))
+				break;
 			if (!o->count_cpl0)
 				fatal_exit(vcpu, "unexpected KVM_EXIT_DEBUG (exception %u at 0x%llx)",
 					   run->debug.arch.exception, (unsigned long long)run->debug.arch.pc);

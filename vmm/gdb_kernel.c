@@ -1,0 +1,580 @@
+/*
+ * gdb kernel mode: the gdb_target.h backend over KVM guest debugging
+ * (Documentation/virt/kvm/api.rst 4.57 KVM_SET_GUEST_DEBUG, 5 KVM_EXIT_DEBUG).
+ *
+ * What the host offers is probed at start-up: single-step (always, with
+ * KVM_GUESTDBG_BLOCKIRQ when KVM_CAP_SET_GUEST_DEBUG2 offers it, so a step
+ * does not land in an interrupt handler), the four debug registers through
+ * KVM_GUESTDBG_USE_HW_BP (their count is not reported by x86 KVM: its
+ * KVM_CAP_GUEST_DEBUG_HW_BPS reads 0 everywhere), and KVM_GUESTDBG_USE_SW_BP,
+ * which ends in KVM_EXIT_INTERNAL_ERROR where guest CPL0 code is interpreted
+ * (kvm_pvm): there gdb's software breakpoints (Z0) take a debug register.
+ *
+ * Threads: the gdb thread asks, the vCPU threads act. A stop (a debug exit,
+ * an interrupt from gdb) sets stop_all and kicks every vCPU out of KVM_RUN
+ * (immediate_exit + a signal, api.rst "immediate_exit"); each parks in
+ * gdb_kernel_before_run() until resumed, so the gdb thread reads and writes
+ * their state only while all of them are parked.
+ */
+#include "gdb_kernel.h"
+#include "guest_mem.h"
+#include "kvm.h"
+#include "log.h"
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define MAX_VCPUS 64
+#define NUM_DR 4
+#define DR6_BS (1u << 14)   /* single-step (SDM vol. 3B 18.2.3) */
+#define SIGTRAP_ 5
+#define SIGINT_ 2
+
+struct kvcpu {
+	struct vcpu *vcpu;
+	pthread_t thread;
+	bool parked;               /* waiting in before_run */
+	bool have_stop;            /* an unreported stop */
+	struct gdb_stop stop;
+	enum gdb_resume_kind action;
+	bool stepping_over;        /* an internal step over a breakpoint at rip */
+};
+
+struct slot {
+	bool used;
+	enum gdb_bp_type type;
+	uint64_t addr;
+	int len;
+};
+
+static struct {
+	struct vm *vm;
+	bool enabled;              /* kernel mode chosen; hooks work */
+	bool session;              /* a gdb connection is being served */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;       /* parked/resumed/exit changes */
+	int evfd;                  /* a stop for wait() */
+	bool stop_all;             /* every vCPU must park */
+	bool interrupted;          /* stop_all came from interrupt() */
+	struct kvcpu cpu[MAX_VCPUS];
+	int ncpu;
+	struct slot dr[NUM_DR];
+	bool blockirq, sw_bp;
+	bool exited, exit_told;
+	int exit_status;
+} gk = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .evfd = -1 };
+
+static void kick_noop(int sig) { (void)sig; }
+
+static void notify(void)
+{
+	uint64_t one = 1;
+	if (write(gk.evfd, &one, 8) < 0 && errno != EAGAIN)
+		warn("gdb: eventfd write failed: %s", strerror(errno));
+}
+
+/* Caller holds the lock. */
+static void kick_all(void)
+{
+	for (int i = 0; i < gk.ncpu; i++) {
+		struct kvcpu *c = &gk.cpu[i];
+		if (c->parked || !c->thread)
+			continue;
+		__atomic_store_n(&c->vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		pthread_kill(c->thread, SIGUSR2);
+	}
+}
+
+static struct kvcpu *cpu_of(struct gdb_tid t)
+{
+	if (t.pid != 1 || t.tid < 1 || t.tid > gk.ncpu)
+		return NULL;
+	return &gk.cpu[t.tid - 1];
+}
+
+/* ---- the vCPU side -------------------------------------------------------- */
+
+static const uint32_t dr7_type[] = { [GDB_BP_SW] = 0, [GDB_BP_HW] = 0, [GDB_BP_WRITE] = 1, [GDB_BP_ACCESS] = 3 };
+
+static uint32_t dr7_len(int len)
+{
+	switch (len) { case 2: return 1; case 4: return 3; case 8: return 2; default: return 0; }
+}
+
+/* Load the guest-debug state for what this vCPU is about to do. Lock held. */
+static void load_debug(struct kvcpu *c)
+{
+	struct kvm_guest_debug dbg = { 0 };
+	struct kvm_regs regs;
+	bool step = c->action == GDB_RESUME_STEP || c->stepping_over;
+	uint64_t rip = 0;
+	if (__vcpu_ioctl(c->vcpu, KVM_GET_REGS, &regs) == 0)
+		rip = regs.rip;
+	if (gk.session) {
+		dbg.control = KVM_GUESTDBG_ENABLE;
+		for (int i = 0; i < NUM_DR; i++) {
+			struct slot *s = &gk.dr[i];
+			/* An execution breakpoint at rip fires again even with RF set on
+			   these hosts: leave it out for the one instruction there. */
+			if (!s->used || (step && (s->type == GDB_BP_SW || s->type == GDB_BP_HW) && s->addr == rip))
+				continue;
+			dbg.arch.debugreg[i] = s->addr;
+			dbg.arch.debugreg[7] |= (2u << (i * 2)) | (dr7_type[s->type] << (16 + i * 4)) |
+						(dr7_len(s->len) << (18 + i * 4));
+		}
+		if (dbg.arch.debugreg[7])
+			dbg.control |= KVM_GUESTDBG_USE_HW_BP;
+		if (step)
+			dbg.control |= KVM_GUESTDBG_SINGLESTEP | (gk.blockirq ? KVM_GUESTDBG_BLOCKIRQ : 0);
+	}
+	if (__vcpu_ioctl(c->vcpu, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+		warn("gdb: KVM_SET_GUEST_DEBUG failed: %s", strerror(errno));
+}
+
+static bool at_exec_bp(uint64_t rip)
+{
+	for (int i = 0; i < NUM_DR; i++)
+		if (gk.dr[i].used && (gk.dr[i].type == GDB_BP_SW || gk.dr[i].type == GDB_BP_HW) && gk.dr[i].addr == rip)
+			return true;
+	return false;
+}
+
+void gdb_kernel_before_run(struct vcpu *vcpu)
+{
+	if (!__atomic_load_n(&gk.enabled, __ATOMIC_ACQUIRE))
+		return;
+	struct kvcpu *c = &gk.cpu[vcpu->id];
+	pthread_mutex_lock(&gk.lock);
+	if (!c->thread)
+		c->thread = pthread_self();
+	if (gk.stop_all) {
+		c->parked = true;
+		pthread_cond_broadcast(&gk.cond);
+		while (gk.stop_all && !gk.exited)
+			pthread_cond_wait(&gk.cond, &gk.lock);
+		c->parked = false;
+		/* Resumed: a continue from a breakpoint address steps over it first. */
+		if (c->action == GDB_RESUME_CONTINUE && gk.session) {
+			struct kvm_regs regs;
+			if (__vcpu_ioctl(vcpu, KVM_GET_REGS, &regs) == 0 && at_exec_bp(regs.rip))
+				c->stepping_over = true;
+		}
+		load_debug(c);
+	}
+	vcpu->run->immediate_exit = 0;
+	pthread_mutex_unlock(&gk.lock);
+}
+
+bool gdb_kernel_debug_exit(struct vcpu *vcpu)
+{
+	if (!__atomic_load_n(&gk.enabled, __ATOMIC_ACQUIRE))
+		return false;
+	struct kvm_debug_exit_arch *d = &vcpu->run->debug.arch;
+	struct kvcpu *c = &gk.cpu[vcpu->id];
+	pthread_mutex_lock(&gk.lock);
+	if (!gk.session) {  /* detached: a late exit from the old debug state */
+		load_debug(c);
+		pthread_mutex_unlock(&gk.lock);
+		return true;
+	}
+	if (c->stepping_over) {
+		c->stepping_over = false;
+		load_debug(c);  /* breakpoints back, stepping off */
+		pthread_mutex_unlock(&gk.lock);
+		return true;
+	}
+	struct gdb_stop st = { .kind = GDB_STOP_SIGNAL, .tid = { 1, vcpu->id + 1 }, .signo = SIGTRAP_ };
+	if (d->exception == 1 && (d->dr6 & 0xf)) {
+		int i = __builtin_ctz(d->dr6 & 0xf);
+		struct slot *s = &gk.dr[i];
+		st.reason = s->type == GDB_BP_SW ? GDB_STOP_REASON_SWBREAK :
+			    s->type == GDB_BP_HW ? GDB_STOP_REASON_HWBREAK :
+			    s->type == GDB_BP_WRITE ? GDB_STOP_REASON_WATCH : GDB_STOP_REASON_AWATCH;
+		st.addr = s->addr;
+	} else if (d->exception == 1 && !(d->dr6 & DR6_BS) && at_exec_bp(d->pc)) {
+		/* Some hosts leave DR6 empty for a debug-register hit: name it by address. */
+		st.reason = GDB_STOP_REASON_HWBREAK;
+		for (int i = 0; i < NUM_DR; i++)
+			if (gk.dr[i].used && gk.dr[i].addr == d->pc && gk.dr[i].type == GDB_BP_SW)
+				st.reason = GDB_STOP_REASON_SWBREAK;
+	}
+	c->stop = st;
+	c->have_stop = true;
+	c->action = GDB_RESUME_STOPPED;
+	if (!gk.stop_all) {
+		gk.stop_all = true;
+		kick_all();
+		notify();
+	}
+	pthread_mutex_unlock(&gk.lock);
+	return true;
+}
+
+void gdb_kernel_guest_exit(int status)
+{
+	if (!__atomic_load_n(&gk.enabled, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&gk.lock);
+	if (gk.session) {
+		gk.exited = true;
+		gk.exit_status = status & 0xff;
+		pthread_cond_broadcast(&gk.cond);
+		notify();
+		while (gk.session && !gk.exit_told)
+			pthread_cond_wait(&gk.cond, &gk.lock);
+	}
+	pthread_mutex_unlock(&gk.lock);
+}
+
+/* ---- the target operations (gdb thread) ----------------------------------- */
+
+static unsigned k_caps(void *ctx)
+{
+	return GDB_CAP_SW_BREAK | GDB_CAP_HW_BREAK | GDB_CAP_WATCH;
+}
+
+static int k_threads(void *ctx, struct gdb_tid *out, int max)
+{
+	pthread_mutex_lock(&gk.lock);
+	int n = gk.exited ? 0 : gk.ncpu;
+	pthread_mutex_unlock(&gk.lock);
+	for (int i = 0; i < n && i < max; i++)
+		out[i] = (struct gdb_tid){ 1, i + 1 };
+	return n;
+}
+
+static int k_thread_alive(void *ctx, struct gdb_tid t)
+{
+	return cpu_of(t) && !gk.exited ? 0 : -ESRCH;
+}
+
+static int k_get_regs(void *ctx, struct gdb_tid t, struct gdb_regs *r)
+{
+	struct kvcpu *c = cpu_of(t);
+	struct kvm_regs kr;
+	struct kvm_sregs ks;
+	struct kvm_fpu fpu;
+	if (!c)
+		return -ESRCH;
+	if (__vcpu_ioctl(c->vcpu, KVM_GET_REGS, &kr) < 0 || __vcpu_ioctl(c->vcpu, KVM_GET_SREGS, &ks) < 0 ||
+	    __vcpu_ioctl(c->vcpu, KVM_GET_FPU, &fpu) < 0)
+		return -errno;
+	memset(r, 0, sizeof(*r));
+	r->rax = kr.rax; r->rbx = kr.rbx; r->rcx = kr.rcx; r->rdx = kr.rdx;
+	r->rsi = kr.rsi; r->rdi = kr.rdi; r->rbp = kr.rbp; r->rsp = kr.rsp;
+	r->r8 = kr.r8; r->r9 = kr.r9; r->r10 = kr.r10; r->r11 = kr.r11;
+	r->r12 = kr.r12; r->r13 = kr.r13; r->r14 = kr.r14; r->r15 = kr.r15;
+	r->rip = kr.rip;
+	r->eflags = kr.rflags;
+	r->cs = ks.cs.selector; r->ss = ks.ss.selector; r->ds = ks.ds.selector;
+	r->es = ks.es.selector; r->fs = ks.fs.selector; r->gs = ks.gs.selector;
+	r->fs_base = ks.fs.base;
+	r->gs_base = ks.gs.base;
+	r->orig_rax = (uint64_t)-1;
+	/* struct kvm_fpu is FXSAVE's content in separate fields (arch/x86/kvm/x86.c). */
+	uint8_t *fx = r->fxsave;
+	memcpy(fx + 0, &fpu.fcw, 2);
+	memcpy(fx + 2, &fpu.fsw, 2);
+	fx[4] = fpu.ftwx;
+	memcpy(fx + 6, &fpu.last_opcode, 2);
+	memcpy(fx + 8, &fpu.last_ip, 8);
+	memcpy(fx + 16, &fpu.last_dp, 8);
+	memcpy(fx + 24, &fpu.mxcsr, 4);
+	for (int i = 0; i < 8; i++)
+		memcpy(fx + 32 + 16 * i, fpu.fpr[i], 16);
+	memcpy(fx + 160, fpu.xmm, 256);
+	return 0;
+}
+
+static int k_set_regs(void *ctx, struct gdb_tid t, const struct gdb_regs *r)
+{
+	struct kvcpu *c = cpu_of(t);
+	struct kvm_regs kr;
+	struct kvm_sregs ks;
+	struct kvm_fpu fpu;
+	if (!c)
+		return -ESRCH;
+	if (__vcpu_ioctl(c->vcpu, KVM_GET_REGS, &kr) < 0 || __vcpu_ioctl(c->vcpu, KVM_GET_SREGS, &ks) < 0 ||
+	    __vcpu_ioctl(c->vcpu, KVM_GET_FPU, &fpu) < 0)
+		return -errno;
+	kr.rax = r->rax; kr.rbx = r->rbx; kr.rcx = r->rcx; kr.rdx = r->rdx;
+	kr.rsi = r->rsi; kr.rdi = r->rdi; kr.rbp = r->rbp; kr.rsp = r->rsp;
+	kr.r8 = r->r8; kr.r9 = r->r9; kr.r10 = r->r10; kr.r11 = r->r11;
+	kr.r12 = r->r12; kr.r13 = r->r13; kr.r14 = r->r14; kr.r15 = r->r15;
+	kr.rip = r->rip;
+	kr.rflags = (r->eflags & 0xffffffffull) | 2;  /* bit 1 always reads 1 */
+	/* Selectors stay as they are (changing one would need its descriptor);
+	   the bases are plain values. */
+	ks.fs.base = r->fs_base;
+	ks.gs.base = r->gs_base;
+	const uint8_t *fx = r->fxsave;
+	memcpy(&fpu.fcw, fx + 0, 2);
+	memcpy(&fpu.fsw, fx + 2, 2);
+	fpu.ftwx = fx[4];
+	memcpy(&fpu.last_opcode, fx + 6, 2);
+	memcpy(&fpu.last_ip, fx + 8, 8);
+	memcpy(&fpu.last_dp, fx + 16, 8);
+	memcpy(&fpu.mxcsr, fx + 24, 4);
+	for (int i = 0; i < 8; i++)
+		memcpy(fpu.fpr[i], fx + 32 + 16 * i, 16);
+	memcpy(fpu.xmm, fx + 160, 256);
+	if (__vcpu_ioctl(c->vcpu, KVM_SET_REGS, &kr) < 0 || __vcpu_ioctl(c->vcpu, KVM_SET_SREGS, &ks) < 0 ||
+	    __vcpu_ioctl(c->vcpu, KVM_SET_FPU, &fpu) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Guest-virtual memory through the stopped vCPU's page tables (its CR3). */
+static ssize_t k_access(struct gdb_tid t, uint64_t addr, void *buf, size_t len, bool write)
+{
+	struct kvcpu *c = cpu_of(t);
+	struct kvm_sregs ks;
+	if (!c)
+		return -ESRCH;
+	if (__vcpu_ioctl(c->vcpu, KVM_GET_SREGS, &ks) < 0)
+		return -errno;
+	size_t done = 0;
+	while (done < len) {
+		uint64_t va = addr + done, gpa;
+		size_t chunk = 4096 - (va & 4095);
+		if (chunk > len - done)
+			chunk = len - done;
+		if (gva_to_gpa(gk.vm, ks.cr3 & 0x000ffffffffff000ull, va, &gpa) < 0)
+			break;
+		uint8_t *p = guest_ptr_at(gk.vm, gpa, chunk, __FILE__, __LINE__);
+		if (!p)
+			break;
+		if (write)
+			memcpy(p, (const uint8_t *)buf + done, chunk);
+		else
+			memcpy((uint8_t *)buf + done, p, chunk);
+		done += chunk;
+	}
+	return done ? (ssize_t)done : -EFAULT;
+}
+
+static ssize_t k_read_mem(void *ctx, struct gdb_tid t, uint64_t addr, void *buf, size_t len)
+{
+	return k_access(t, addr, buf, len, false);
+}
+
+static ssize_t k_write_mem(void *ctx, struct gdb_tid t, uint64_t addr, const void *buf, size_t len)
+{
+	return k_access(t, addr, (void *)buf, len, true);
+}
+
+static int k_insert_bp(void *ctx, struct gdb_tid t, enum gdb_bp_type type, uint64_t addr, int len)
+{
+	uint8_t probe;
+	if (type == GDB_BP_READ)
+		return -EOPNOTSUPP;  /* x86 debug registers have no read-only kind (SDM 17.2.4) */
+	if (type == GDB_BP_SW || type == GDB_BP_HW)
+		len = 1;
+	else if ((len != 1 && len != 2 && len != 4 && len != 8) || (addr & (uint64_t)(len - 1)))
+		return -EINVAL;
+	if (k_access(t, addr, &probe, 1, false) != 1)
+		return -EFAULT;
+	for (int i = 0; i < NUM_DR; i++)
+		if (!gk.dr[i].used) {
+			gk.dr[i] = (struct slot){ true, type, addr, len };
+			return 0;  /* loaded into every vCPU when it resumes */
+		}
+	return -ENOSPC;
+}
+
+static int k_remove_bp(void *ctx, struct gdb_tid t, enum gdb_bp_type type, uint64_t addr, int len)
+{
+	if (type == GDB_BP_READ)
+		return -EOPNOTSUPP;
+	for (int i = 0; i < NUM_DR; i++)
+		if (gk.dr[i].used && gk.dr[i].type == type && gk.dr[i].addr == addr) {
+			gk.dr[i].used = false;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int k_resume(void *ctx, const struct gdb_resume *a, int n)
+{
+	pthread_mutex_lock(&gk.lock);
+	for (int i = 0; i < gk.ncpu; i++)
+		gk.cpu[i].action = GDB_RESUME_STOPPED;
+	bool any = false;
+	for (int i = 0; i < n; i++) {
+		struct kvcpu *c = cpu_of(a[i].tid);
+		if (!c)
+			continue;
+		c->action = a[i].kind;
+		any |= a[i].kind != GDB_RESUME_STOPPED;
+	}
+	/* All-stop with vCPUs left stopped by gdb: they stay parked because
+	   stop_all clears only for vCPUs with an action (see before_run). */
+	if (any) {
+		gk.stop_all = false;
+		gk.interrupted = false;
+		pthread_cond_broadcast(&gk.cond);
+	}
+	pthread_mutex_unlock(&gk.lock);
+	return any ? 0 : -ESRCH;
+}
+
+static bool all_parked(void)
+{
+	for (int i = 0; i < gk.ncpu; i++)
+		if (!gk.cpu[i].parked && gk.cpu[i].thread)
+			return false;
+	return true;
+}
+
+static int k_wait(void *ctx, struct gdb_stop *st, int wake_fd)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = gk.evfd, .events = POLLIN }, { .fd = wake_fd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[0].revents & POLLIN) {
+			uint64_t v;
+			if (read(gk.evfd, &v, 8) < 0 && errno != EAGAIN)
+				return -errno;
+			pthread_mutex_lock(&gk.lock);
+			if (gk.exited) {
+				*st = (struct gdb_stop){ .kind = GDB_STOP_EXITED, .tid = { 1, 1 }, .status = gk.exit_status };
+				gk.exit_told = true;
+				pthread_mutex_unlock(&gk.lock);
+				return 1;
+			}
+			while (!all_parked() && !gk.exited)
+				pthread_cond_wait(&gk.cond, &gk.lock);
+			if (gk.exited) {
+				pthread_mutex_unlock(&gk.lock);
+				notify();
+				continue;
+			}
+			for (int i = 0; i < gk.ncpu; i++)
+				if (gk.cpu[i].have_stop) {
+					gk.cpu[i].have_stop = false;
+					*st = gk.cpu[i].stop;
+					pthread_mutex_unlock(&gk.lock);
+					return 1;
+				}
+			if (gk.interrupted) {
+				*st = (struct gdb_stop){ .kind = GDB_STOP_SIGNAL, .tid = { 1, 1 }, .signo = SIGINT_ };
+				pthread_mutex_unlock(&gk.lock);
+				return 1;
+			}
+			pthread_mutex_unlock(&gk.lock);
+			continue;
+		}
+		if (p[1].revents)
+			return 0;
+	}
+}
+
+static void k_interrupt(void *ctx)
+{
+	pthread_mutex_lock(&gk.lock);
+	if (!gk.stop_all) {
+		gk.stop_all = true;
+		gk.interrupted = true;
+		kick_all();
+		notify();
+	}
+	pthread_mutex_unlock(&gk.lock);
+}
+
+static void release(void)
+{
+	pthread_mutex_lock(&gk.lock);
+	memset(gk.dr, 0, sizeof(gk.dr));
+	gk.session = false;
+	for (int i = 0; i < gk.ncpu; i++) {
+		gk.cpu[i].action = GDB_RESUME_CONTINUE;
+		gk.cpu[i].have_stop = false;
+		gk.cpu[i].stepping_over = false;
+	}
+	gk.stop_all = false;
+	pthread_cond_broadcast(&gk.cond);
+	pthread_mutex_unlock(&gk.lock);
+}
+
+static int k_kill(void *ctx, int64_t pid)
+{
+	/* The VM is the process: gone with the VMM, as if killed (128 + SIGKILL). */
+	info("gdb: killed by the debugger");
+	exit(128 + 9);
+}
+
+static int k_detach(void *ctx, int64_t pid)
+{
+	release();  /* each vCPU reloads an empty debug state when it leaves its park */
+	return 0;
+}
+
+static void k_session_end(void *ctx)
+{
+	release();
+}
+
+static int k_monitor(void *ctx, const char *cmd, char *out, size_t outsz)
+{
+	if (!strcmp(cmd, "info debug")) {
+		snprintf(out, outsz, "kernel mode: %d vCPU(s); breakpoints in 4 debug registers "
+			 "(software breakpoints too: %s); single-step%s\n", gk.ncpu,
+			 gk.sw_bp ? "no, KVM's are used" : "KVM_GUESTDBG_USE_SW_BP fails on this host",
+			 gk.blockirq ? " with interrupts blocked" : "");
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+static const struct gdb_target_ops kernel_ops = {
+	.caps = k_caps, .threads = k_threads, .thread_alive = k_thread_alive,
+	.get_regs = k_get_regs, .set_regs = k_set_regs,
+	.read_mem = k_read_mem, .write_mem = k_write_mem,
+	.insert_bp = k_insert_bp, .remove_bp = k_remove_bp,
+	.resume = k_resume, .wait = k_wait, .interrupt = k_interrupt,
+	.kill = k_kill, .detach = k_detach, .session_end = k_session_end,
+	.monitor = k_monitor,
+};
+
+static struct gdb_target kernel_target = { .ops = &kernel_ops };
+
+struct gdb_target *gdb_kernel_init(struct vm *vm)
+{
+	gk.vm = vm;
+	gk.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (gk.evfd < 0)
+		die(EXIT_VMM_ERROR, "gdb: eventfd: %s", strerror(errno));
+	/* KVM_CAP_SET_GUEST_DEBUG2 returns the supported control bits (api.rst 8.37). */
+	int dbg2 = kvm_check_cap(vm, KVM_CAP_SET_GUEST_DEBUG2);
+	gk.blockirq = dbg2 > 0 && (dbg2 & KVM_GUESTDBG_BLOCKIRQ);
+	gk.sw_bp = false;
+	struct sigaction sa = { .sa_handler = kick_noop };  /* no SA_RESTART: KVM_RUN must return EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	gk.stop_all = true;  /* vCPUs wait for gdb at their first instruction */
+	gk.session = true;
+	__atomic_store_n(&gk.enabled, true, __ATOMIC_RELEASE);
+	return &kernel_target;
+}
+
+void gdb_kernel_add_vcpu(struct vcpu *vcpu)
+{
+	pthread_mutex_lock(&gk.lock);
+	if (vcpu->id < MAX_VCPUS) {
+		gk.cpu[vcpu->id].vcpu = vcpu;
+		gk.cpu[vcpu->id].action = GDB_RESUME_STOPPED;
+		if (vcpu->id >= gk.ncpu)
+			gk.ncpu = vcpu->id + 1;
+	}
+	pthread_mutex_unlock(&gk.lock);
+}

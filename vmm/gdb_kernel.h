@@ -1,0 +1,26 @@
+/*
+ * gdb kernel mode (--gdb-kernel): the guest kernel debugged through KVM's
+ * guest debugging, every vCPU a gdb thread (pid 1, tid = vCPU index + 1).
+ * The hooks are called by the vCPU run loop and the exit hypercall; each
+ * is a no-op (one load) unless a kernel-mode session is active.
+ */
+#ifndef VMM_GDB_KERNEL_H
+#define VMM_GDB_KERNEL_H
+#include <stdbool.h>
+#include "gdb_target.h"
+#include "vm.h"
+
+/* Set up kernel mode for vm (probing the host's debug facilities) and
+   return its target; every vCPU registered later starts paused. */
+struct gdb_target *gdb_kernel_init(struct vm *vm);
+void gdb_kernel_add_vcpu(struct vcpu *vcpu);
+
+/* vCPU thread, before each KVM_RUN: parks while the debugger holds the VM
+   stopped and loads the vCPU's guest-debug state. */
+void gdb_kernel_before_run(struct vcpu *vcpu);
+/* vCPU thread, on KVM_EXIT_DEBUG: true if it was the debugger's. */
+bool gdb_kernel_debug_exit(struct vcpu *vcpu);
+/* Any thread, before the VMM exits with the guest's status: reports the
+   exit to gdb (W packet) and returns once gdb has been told. */
+void gdb_kernel_guest_exit(int status);
+#endif

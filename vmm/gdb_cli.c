@@ -3,7 +3,30 @@
 #include "gdb_kernel.h"
 #include "gdb_target.h"
 #include "log.h"
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+/* Where the listener is bound (tcp:HOST:0 picks a port: name the real one). */
+static void describe(int fd, const char *spec, char *out, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+	snprintf(out, n, "%s", spec);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(out, n, "tcp:%s:%u", host, ntohs(a->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(out, n, "tcp:[%s]:%u", host, ntohs(a->sin6_port));
+	}
+}
 
 int gdb_cli_listen(const struct options *o)
 {
@@ -26,8 +49,11 @@ void gdb_cli_wait(const struct options *o, int listen_fd, struct vm *vm, struct 
 	struct gdb_target *t = gdb_kernel_init(vm);
 	gdb_kernel_add_vcpu(boot_vcpu);
 	/* Always printed: the user needs to know the VM is waiting, and where. */
+	char where[300];
+	describe(listen_fd, o->gdb, where, sizeof(where));
+	const char *target = where + (where[0] == 't' ? 4 : 5);
 	fprintf(stderr, "kvmbox: waiting for gdb on %s (kernel mode: gdb %s -ex 'target remote %s')\n",
-		o->gdb, vm->kernel_path, o->gdb + (o->gdb[0] == 't' ? 4 : 5));
+		where, vm->kernel_path, target);
 	char err[512];
 	if (gdb_serve(listen_fd, t, err, sizeof(err)) < 0)
 		die(EXIT_VMM_ERROR, "--gdb %s: %s", o->gdb, err);

@@ -18,6 +18,7 @@
  */
 #include "gdb_kernel.h"
 #include "guest_mem.h"
+#include <boot.h>
 #include "kvm.h"
 #include "log.h"
 #include <errno.h>
@@ -66,6 +67,7 @@ static struct {
 	int ncpu;
 	struct slot dr[NUM_DR];
 	bool blockirq, sw_bp;
+	bool hw_exec, hw_data;     /* probed: debug-register breakpoints / watchpoints fire */
 	bool exited, exit_told;
 	int exit_status;
 } gk = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .evfd = -1 };
@@ -236,7 +238,7 @@ void gdb_kernel_guest_exit(int status)
 
 static unsigned k_caps(void *ctx)
 {
-	return GDB_CAP_SW_BREAK | GDB_CAP_HW_BREAK | GDB_CAP_WATCH;
+	return (gk.hw_exec ? GDB_CAP_SW_BREAK | GDB_CAP_HW_BREAK : 0) | (gk.hw_data ? GDB_CAP_WATCH : 0);
 }
 
 static int k_threads(void *ctx, struct gdb_tid *out, int max)
@@ -374,6 +376,11 @@ static int k_insert_bp(void *ctx, struct gdb_tid t, enum gdb_bp_type type, uint6
 	uint8_t probe;
 	if (type == GDB_BP_READ)
 		return -EOPNOTSUPP;  /* x86 debug registers have no read-only kind (SDM 17.2.4) */
+	/* What the host cannot deliver is refused now, not left to never fire. */
+	if ((type == GDB_BP_WRITE || type == GDB_BP_ACCESS) && !gk.hw_data)
+		return -EOPNOTSUPP;
+	if ((type == GDB_BP_SW || type == GDB_BP_HW) && !gk.hw_exec)
+		return -EOPNOTSUPP;
 	if (type == GDB_BP_SW || type == GDB_BP_HW)
 		len = 1;
 	else if ((len != 1 && len != 2 && len != 4 && len != 8) || (addr & (uint64_t)(len - 1)))
@@ -527,10 +534,13 @@ static void k_session_end(void *ctx)
 static int k_monitor(void *ctx, const char *cmd, char *out, size_t outsz)
 {
 	if (!strcmp(cmd, "info debug")) {
-		snprintf(out, outsz, "kernel mode: %d vCPU(s); breakpoints in 4 debug registers "
-			 "(software breakpoints too: %s); single-step%s\n", gk.ncpu,
-			 gk.sw_bp ? "no, KVM's are used" : "KVM_GUESTDBG_USE_SW_BP fails on this host",
-			 gk.blockirq ? " with interrupts blocked" : "");
+		snprintf(out, outsz, "kernel mode: %d vCPU(s)\n"
+			 "breakpoints (software and hardware): %s\n"
+			 "watchpoints: %s\n"
+			 "single-step: yes%s\n", gk.ncpu,
+			 gk.hw_exec ? "yes, in the 4 debug registers" : "no (the host does not deliver them)",
+			 gk.hw_data ? "yes, in the 4 debug registers" : "no (the host does not deliver them for guest kernel code)",
+			 gk.blockirq ? ", interrupts blocked while stepping" : "");
 		return 0;
 	}
 	return -EOPNOTSUPP;
@@ -567,8 +577,66 @@ struct gdb_target *gdb_kernel_init(struct vm *vm)
 	return &kernel_target;
 }
 
+/*
+ * Which debug-register hits does this host deliver for guest CPL0 code?
+ * Measured on kvm_pvm: execution breakpoints yes, data watchpoints no (the
+ * write happens, no #DB). So run three instructions on the boot vCPU before
+ * the guest starts, from a free page mapped by the kernel half:
+ *     mov %rax, (%rbx)  ; DR0: write watchpoint on (%rbx)
+ *     nop               ; DR1: execution breakpoint here
+ *     out %al, $0xe9    ; reached only if neither fired
+ * and put the vCPU and the page back as they were.
+ */
+static void probe_debug_registers(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	uint64_t gpa = vm->free_start;
+	uint8_t *page = guest_ptr_at(vm, gpa, 4096, __FILE__, __LINE__), saved[128];
+	struct kvm_regs regs, probe;
+	if (!page || gpa + 4096 > (1ull << 30) || __vcpu_ioctl(vcpu, KVM_GET_REGS, &regs) < 0)
+		return;
+	static const uint8_t code[] = { 0x48, 0x89, 0x03, 0x90, 0xe6, 0xe9 };
+	memcpy(saved, page, sizeof(saved));
+	memcpy(page, code, sizeof(code));
+	uint64_t va = KVMBOX_KERNEL_BASE + gpa;
+	probe = regs;
+	probe.rip = va;
+	probe.rbx = va + 64;
+	probe.rflags = 2;
+	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP };
+	dbg.arch.debugreg[0] = va + 64;
+	dbg.arch.debugreg[1] = va + 3;
+	dbg.arch.debugreg[7] = (2u << 0) | (1u << 16) | (2u << 18) |  /* DR0: write, 8 bytes */
+			       (2u << 2);                            /* DR1: execute */
+	for (int round = 0; round < 2; round++) {
+		if (__vcpu_ioctl(vcpu, KVM_SET_REGS, &probe) < 0 || __vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg) < 0 ||
+		    __vcpu_ioctl(vcpu, KVM_RUN, NULL) < 0)
+			break;
+		struct kvm_run *run = vcpu->run;
+		if (run->exit_reason != KVM_EXIT_DEBUG)
+			break;
+		if (run->debug.arch.dr6 & 1)
+			gk.hw_data = true;
+		else if ((run->debug.arch.dr6 & 2) || run->debug.arch.pc == va + 3)
+			gk.hw_exec = true;
+		if (gk.hw_data && !round) {
+			dbg.arch.debugreg[7] = 2u << 2;  /* now the execution breakpoint alone */
+			continue;
+		}
+		break;
+	}
+	struct kvm_guest_debug off = { 0 };
+	__vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &off);
+	__vcpu_ioctl(vcpu, KVM_SET_REGS, &regs);
+	memcpy(page, saved, sizeof(saved));
+	info("gdb: debug registers on this host: execution breakpoints %s, data watchpoints %s",
+	     gk.hw_exec ? "fire" : "do not fire", gk.hw_data ? "fire" : "do not fire");
+}
+
 void gdb_kernel_add_vcpu(struct vcpu *vcpu)
 {
+	if (vcpu->id == 0)
+		probe_debug_registers(vcpu);
 	pthread_mutex_lock(&gk.lock);
 	if (vcpu->id < MAX_VCPUS) {
 		gk.cpu[vcpu->id].vcpu = vcpu;

@@ -42,3 +42,25 @@ e2e: deps all images-test
 .PHONY: fuzz-syscalls
 fuzz-syscalls: deps all images-test
 	$(Q)FUZZ_CALLS=$${FUZZ_CALLS:-1000000} FUZZ_LIMIT=$${FUZZ_LIMIT:-14400} BUILD='$(BUILD)' T='^fuzz/' test/run-tests.sh
+
+# The gdb stub's libFuzzer target (test/fuzz/fuzz_gdb.c): a short run is a
+# case of `make test` (fuzz/gdb-stub); `make fuzz-gdb` runs it for
+# FUZZ_GDB_SECONDS (default 600) from the seed corpus, keeping what it finds
+# in $(BUILD)/fuzz-gdb-corpus.
+FUZZ_CC := clang
+GDB_FUZZ := $(BUILD)/test/fuzz/fuzz_gdb
+GDB_FUZZ_SRCS := test/fuzz/fuzz_gdb.c vmm/gdb_framing.c vmm/gdb_packets.c vmm/gdb_tdesc.c
+$(GDB_FUZZ): $(GDB_FUZZ_SRCS) $(wildcard vmm/gdb_*.h)
+	$(call say,FUZZCC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -I. -Ishared \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $(GDB_FUZZ_SRCS)
+ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
+unit-bins: $(GDB_FUZZ)
+endif
+
+.PHONY: fuzz-gdb
+fuzz-gdb: deps $(GDB_FUZZ)
+	$(Q)mkdir -p $(BUILD)/fuzz-gdb-corpus
+	$(Q)$(GDB_FUZZ) -max_total_time=$${FUZZ_GDB_SECONDS:-600} -print_final_stats=1 \
+		$(BUILD)/fuzz-gdb-corpus test/fuzz/gdb-corpus

@@ -45,6 +45,7 @@ struct kvcpu {
 	struct gdb_stop stop;
 	enum gdb_resume_kind action;
 	bool stepping_over;        /* an internal step over a breakpoint at rip */
+	struct swbp *lifted;       /* an int3 taken out for the step at its address */
 };
 
 struct slot {
@@ -54,8 +55,17 @@ struct slot {
 	int len;
 };
 
+/* A software breakpoint: int3 in guest memory, hit reported by KVM (USE_SW_BP). */
+#define MAX_SWBP 64
+struct swbp {
+	bool used;
+	uint64_t addr, gpa;
+	uint8_t orig;
+};
+
 static struct {
 	struct vm *vm;
+	struct swbp sw[MAX_SWBP];
 	bool enabled;              /* kernel mode chosen; hooks work */
 	bool session;              /* a gdb connection is being served */
 	pthread_mutex_t lock;
@@ -132,6 +142,8 @@ static void load_debug(struct kvcpu *c)
 		}
 		if (dbg.arch.debugreg[7])
 			dbg.control |= KVM_GUESTDBG_USE_HW_BP;
+		if (gk.sw_bp)
+			dbg.control |= KVM_GUESTDBG_USE_SW_BP;
 		if (step)
 			dbg.control |= KVM_GUESTDBG_SINGLESTEP | (gk.blockirq ? KVM_GUESTDBG_BLOCKIRQ : 0);
 	}
@@ -145,6 +157,21 @@ static bool at_exec_bp(uint64_t rip)
 		if (gk.dr[i].used && (gk.dr[i].type == GDB_BP_SW || gk.dr[i].type == GDB_BP_HW) && gk.dr[i].addr == rip)
 			return true;
 	return false;
+}
+
+static struct swbp *swbp_at(uint64_t addr)
+{
+	for (int i = 0; i < MAX_SWBP; i++)
+		if (gk.sw[i].used && gk.sw[i].addr == addr)
+			return &gk.sw[i];
+	return NULL;
+}
+
+static void swbp_poke(struct swbp *b, bool planted)
+{
+	uint8_t *p = guest_ptr_at(gk.vm, b->gpa, 1, __FILE__, __LINE__);
+	if (p)
+		*p = planted ? 0xcc : b->orig;
 }
 
 void gdb_kernel_before_run(struct vcpu *vcpu)
@@ -161,10 +188,16 @@ void gdb_kernel_before_run(struct vcpu *vcpu)
 		while (gk.stop_all && !gk.exited)
 			pthread_cond_wait(&gk.cond, &gk.lock);
 		c->parked = false;
-		/* Resumed: a continue from a breakpoint address steps over it first. */
-		if (c->action == GDB_RESUME_CONTINUE && gk.session) {
-			struct kvm_regs regs;
-			if (__vcpu_ioctl(vcpu, KVM_GET_REGS, &regs) == 0 && at_exec_bp(regs.rip))
+		/* Resumed: from a breakpoint's address, one step with that
+		   breakpoint out of the way first (a continue goes on after it). */
+		struct kvm_regs regs;
+		if (gk.session && c->action != GDB_RESUME_STOPPED && __vcpu_ioctl(vcpu, KVM_GET_REGS, &regs) == 0) {
+			struct swbp *b = swbp_at(regs.rip);
+			if (b) {
+				swbp_poke(b, false);
+				c->lifted = b;
+			}
+			if (c->action == GDB_RESUME_CONTINUE && (b || at_exec_bp(regs.rip)))
 				c->stepping_over = true;
 		}
 		load_debug(c);
@@ -185,6 +218,11 @@ bool gdb_kernel_debug_exit(struct vcpu *vcpu)
 		pthread_mutex_unlock(&gk.lock);
 		return true;
 	}
+	if (c->lifted) {
+		if (c->lifted->used)
+			swbp_poke(c->lifted, true);
+		c->lifted = NULL;
+	}
 	if (c->stepping_over) {
 		c->stepping_over = false;
 		load_debug(c);  /* breakpoints back, stepping off */
@@ -199,6 +237,8 @@ bool gdb_kernel_debug_exit(struct vcpu *vcpu)
 			    s->type == GDB_BP_HW ? GDB_STOP_REASON_HWBREAK :
 			    s->type == GDB_BP_WRITE ? GDB_STOP_REASON_WATCH : GDB_STOP_REASON_AWATCH;
 		st.addr = s->addr;
+	} else if (d->exception == 3 && swbp_at(d->pc)) {
+		st.reason = GDB_STOP_REASON_SWBREAK;  /* rip is the int3's own address */
 	} else if (d->exception == 1 && !(d->dr6 & DR6_BS) && at_exec_bp(d->pc)) {
 		/* Some hosts leave DR6 empty for a debug-register hit: name it by address. */
 		st.reason = GDB_STOP_REASON_HWBREAK;
@@ -238,7 +278,8 @@ void gdb_kernel_guest_exit(int status)
 
 static unsigned k_caps(void *ctx)
 {
-	return (gk.hw_exec ? GDB_CAP_SW_BREAK | GDB_CAP_HW_BREAK : 0) | (gk.hw_data ? GDB_CAP_WATCH : 0);
+	return (gk.hw_exec || gk.sw_bp ? GDB_CAP_SW_BREAK : 0) | (gk.hw_exec ? GDB_CAP_HW_BREAK : 0) |
+	       (gk.hw_data ? GDB_CAP_WATCH : 0);
 }
 
 static int k_threads(void *ctx, struct gdb_tid *out, int max)
@@ -361,14 +402,25 @@ static ssize_t k_access(struct gdb_tid t, uint64_t addr, void *buf, size_t len, 
 	return done ? (ssize_t)done : -EFAULT;
 }
 
+/* gdb sees memory without the int3s it asked for (as gdbserver shows it). */
 static ssize_t k_read_mem(void *ctx, struct gdb_tid t, uint64_t addr, void *buf, size_t len)
 {
-	return k_access(t, addr, buf, len, false);
+	ssize_t n = k_access(t, addr, buf, len, false);
+	for (int i = 0; i < MAX_SWBP && n > 0; i++)
+		if (gk.sw[i].used && gk.sw[i].addr - addr < (uint64_t)n)
+			((uint8_t *)buf)[gk.sw[i].addr - addr] = gk.sw[i].orig;
+	return n;
 }
 
 static ssize_t k_write_mem(void *ctx, struct gdb_tid t, uint64_t addr, const void *buf, size_t len)
 {
-	return k_access(t, addr, (void *)buf, len, true);
+	ssize_t n = k_access(t, addr, (void *)buf, len, true);
+	for (int i = 0; i < MAX_SWBP && n > 0; i++)
+		if (gk.sw[i].used && gk.sw[i].addr - addr < (uint64_t)n) {
+			gk.sw[i].orig = ((const uint8_t *)buf)[gk.sw[i].addr - addr];
+			swbp_poke(&gk.sw[i], true);
+		}
+	return n;
 }
 
 static int k_insert_bp(void *ctx, struct gdb_tid t, enum gdb_bp_type type, uint64_t addr, int len)
@@ -379,6 +431,26 @@ static int k_insert_bp(void *ctx, struct gdb_tid t, enum gdb_bp_type type, uint6
 	/* What the host cannot deliver is refused now, not left to never fire. */
 	if ((type == GDB_BP_WRITE || type == GDB_BP_ACCESS) && !gk.hw_data)
 		return -EOPNOTSUPP;
+	if (type == GDB_BP_SW && gk.sw_bp) {
+		struct kvcpu *c = cpu_of(t);
+		struct kvm_sregs ks;
+		uint64_t gpa;
+		if (swbp_at(addr))
+			return 0;
+		if (!c || __vcpu_ioctl(c->vcpu, KVM_GET_SREGS, &ks) < 0)
+			return -ESRCH;
+		if (gva_to_gpa(gk.vm, ks.cr3 & 0x000ffffffffff000ull, addr, &gpa) < 0 ||
+		    !guest_ptr_at(gk.vm, gpa, 1, __FILE__, __LINE__))
+			return -EFAULT;
+		for (int i = 0; i < MAX_SWBP; i++)
+			if (!gk.sw[i].used) {
+				struct swbp *b = &gk.sw[i];
+				*b = (struct swbp){ true, addr, gpa, *(uint8_t *)guest_ptr_at(gk.vm, gpa, 1, __FILE__, __LINE__) };
+				swbp_poke(b, true);
+				return 0;
+			}
+		return -ENOSPC;
+	}
 	if ((type == GDB_BP_SW || type == GDB_BP_HW) && !gk.hw_exec)
 		return -EOPNOTSUPP;
 	if (type == GDB_BP_SW || type == GDB_BP_HW)
@@ -399,6 +471,14 @@ static int k_remove_bp(void *ctx, struct gdb_tid t, enum gdb_bp_type type, uint6
 {
 	if (type == GDB_BP_READ)
 		return -EOPNOTSUPP;
+	if (type == GDB_BP_SW && gk.sw_bp) {
+		struct swbp *b = swbp_at(addr);
+		if (!b)
+			return -ENOENT;
+		swbp_poke(b, false);
+		b->used = false;
+		return 0;
+	}
 	for (int i = 0; i < NUM_DR; i++)
 		if (gk.dr[i].used && gk.dr[i].type == type && gk.dr[i].addr == addr) {
 			gk.dr[i].used = false;
@@ -502,11 +582,17 @@ static void release(void)
 {
 	pthread_mutex_lock(&gk.lock);
 	memset(gk.dr, 0, sizeof(gk.dr));
+	for (int i = 0; i < MAX_SWBP; i++)
+		if (gk.sw[i].used) {
+			swbp_poke(&gk.sw[i], false);
+			gk.sw[i].used = false;
+		}
 	gk.session = false;
 	for (int i = 0; i < gk.ncpu; i++) {
 		gk.cpu[i].action = GDB_RESUME_CONTINUE;
 		gk.cpu[i].have_stop = false;
 		gk.cpu[i].stepping_over = false;
+		gk.cpu[i].lifted = NULL;
 	}
 	gk.stop_all = false;
 	pthread_cond_broadcast(&gk.cond);
@@ -535,9 +621,11 @@ static int k_monitor(void *ctx, const char *cmd, char *out, size_t outsz)
 {
 	if (!strcmp(cmd, "info debug")) {
 		snprintf(out, outsz, "kernel mode: %d vCPU(s)\n"
-			 "breakpoints (software and hardware): %s\n"
+			 "software breakpoints: %s\n"
+			 "hardware breakpoints: %s\n"
 			 "watchpoints: %s\n"
 			 "single-step: yes%s\n", gk.ncpu,
+			 gk.sw_bp ? "yes, int3 reported by KVM" : gk.hw_exec ? "yes, in the 4 debug registers (KVM's int3 breakpoints fail here)" : "no",
 			 gk.hw_exec ? "yes, in the 4 debug registers" : "no (the host does not deliver them)",
 			 gk.hw_data ? "yes, in the 4 debug registers" : "no (the host does not deliver them for guest kernel code)",
 			 gk.blockirq ? ", interrupts blocked while stepping" : "");
@@ -567,7 +655,6 @@ struct gdb_target *gdb_kernel_init(struct vm *vm)
 	/* KVM_CAP_SET_GUEST_DEBUG2 returns the supported control bits (api.rst 8.37). */
 	int dbg2 = kvm_check_cap(vm, KVM_CAP_SET_GUEST_DEBUG2);
 	gk.blockirq = dbg2 > 0 && (dbg2 & KVM_GUESTDBG_BLOCKIRQ);
-	gk.sw_bp = false;
 	struct sigaction sa = { .sa_handler = kick_noop };  /* no SA_RESTART: KVM_RUN must return EINTR */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR2, &sa, NULL);
@@ -595,7 +682,7 @@ static void probe_debug_registers(struct vcpu *vcpu)
 	struct kvm_regs regs, probe;
 	if (!page || gpa + 4096 > (1ull << 30) || __vcpu_ioctl(vcpu, KVM_GET_REGS, &regs) < 0)
 		return;
-	static const uint8_t code[] = { 0x48, 0x89, 0x03, 0x90, 0xe6, 0xe9 };
+	static const uint8_t code[] = { 0x48, 0x89, 0x03, 0x90, 0xe6, 0xe9, 0x90, 0x90, 0xcc, 0xe6, 0xe9 };
 	memcpy(saved, page, sizeof(saved));
 	memcpy(page, code, sizeof(code));
 	uint64_t va = KVMBOX_KERNEL_BASE + gpa;
@@ -625,12 +712,19 @@ static void probe_debug_registers(struct vcpu *vcpu)
 		}
 		break;
 	}
+	/* int3 at +8 under KVM_GUESTDBG_USE_SW_BP: a debug exit, or (kvm_pvm) an internal error. */
+	struct kvm_guest_debug sw = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP };
+	probe.rip = va + 8;
+	if (__vcpu_ioctl(vcpu, KVM_SET_REGS, &probe) == 0 && __vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &sw) == 0 &&
+	    __vcpu_ioctl(vcpu, KVM_RUN, NULL) == 0)
+		gk.sw_bp = vcpu->run->exit_reason == KVM_EXIT_DEBUG && vcpu->run->debug.arch.exception == 3 &&
+			   vcpu->run->debug.arch.pc == va + 8;
 	struct kvm_guest_debug off = { 0 };
 	__vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &off);
 	__vcpu_ioctl(vcpu, KVM_SET_REGS, &regs);
 	memcpy(page, saved, sizeof(saved));
-	info("gdb: debug registers on this host: execution breakpoints %s, data watchpoints %s",
-	     gk.hw_exec ? "fire" : "do not fire", gk.hw_data ? "fire" : "do not fire");
+	info("gdb: on this host execution breakpoints %s, data watchpoints %s, KVM's int3 breakpoints %s",
+	     gk.hw_exec ? "fire" : "do not fire", gk.hw_data ? "fire" : "do not fire", gk.sw_bp ? "work" : "do not work");
 }
 
 void gdb_kernel_add_vcpu(struct vcpu *vcpu)

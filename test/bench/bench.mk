@@ -34,3 +34,4 @@ bench-bins: $(BENCH_BINS) $(BUILD)/images/hello-musl
 
 bench: deps all bench-bins
 	$(Q)BUILD='$(BUILD)' test/bench/run-bench.sh $(BENCH_ARGS)
+	$(Q)BUILD='$(BUILD)' test/bench/gdb-stepi.sh

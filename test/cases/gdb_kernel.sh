@@ -106,9 +106,9 @@ case_gdb_kernel_tcp() {
 		[ -n "$port" ] || sleep 0.05
 	done
 	MERGE=1 run_limited "$W/g" gdb -batch -nx "$KERNEL" -ex "target remote 127.0.0.1:$port" \
-		-ex 'hbreak sys_exit_group' -ex 'continue' -ex 'continue'
+		-ex 'break sys_exit_group' -ex 'continue' -ex 'continue'
 	gdb_vm_wait
-	gdb_out_has '^Hardware assisted breakpoint 1 at 0x'
+	gdb_out_has '^Breakpoint 1 at 0x'
 	gdb_out_has '^Breakpoint 1, sys_exit_group \(status=7\)'
 	gdb_out_has 'exited with code 07\]$'
 	expect_rc 7
@@ -144,3 +144,17 @@ add gdb/kernel/bad-input kvm case_gdb_kernel_bad_input
 add gdb/kernel/interrupt kvm case_gdb_kernel_interrupt
 add gdb/kernel/tcp kvm case_gdb_kernel_tcp
 add gdb/cli-errors kvm case_gdb_cli_errors
+
+# The libFuzzer target over framing and packet parsing (test/fuzz/fuzz_gdb.c),
+# a short deterministic run; `make fuzz-gdb` is the long one.
+case_gdb_fuzz() {
+	local bin=$B/test/fuzz/fuzz_gdb
+	[ -x "$bin" ] || skip "$bin is not built (needs clang and libclang-rt-14-dev)"
+	"$bin" -help=1 >/dev/null 2>&1 || skip "$bin does not run here"
+	mkdir -p "$W/corpus"
+	run_limited "$W/f" "$bin" -runs="${FUZZ_GDB_RUNS:-30000}" -seed=1 "$W/corpus" "$ROOT/test/fuzz/gdb-corpus"
+	[ "$(rc "$W/f")" = 0 ] || problem "the fuzzer found a failure (exit $(rc "$W/f"))" "$(grep -m3 -E 'ERROR|SUMMARY|abort' "$W/f.err")"
+	grep -qE '^Done [0-9]+ runs' "$W/f.err" || problem "the fuzzer did not finish its runs" "$(tail -3 "$W/f.err" | excerpt /dev/stdin)"
+	finish
+}
+add gdb/fuzz-packets native case_gdb_fuzz

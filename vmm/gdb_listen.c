@@ -128,6 +128,8 @@ struct gdb_conn {
 	struct gdb_session s;
 	struct gdb_reply r;
 	bool no_ack;
+	uint8_t in[4096];          /* received, not yet fed to the framer: [in_pos, in_len) */
+	size_t in_pos, in_len;
 	size_t out_len;
 	char out[2 * GDB_PACKET_MAX + 8];  /* the last packet sent, for a NAK */
 };
@@ -210,27 +212,31 @@ static int run_until_stop(struct gdb_conn *c, bool *hung_up)
 	struct gdb_stop st;
 	bool interrupted = false;
 	for (;;) {
-		int rc = c->t->ops->wait(c->t->ctx, &st, *hung_up ? -1 : c->fd);
-		if (rc > 0)
-			break;
-		if (rc < 0) {
-			warn("gdb: waiting for the target failed: %s", strerror(-rc));
-			return CONN_END;
+		/* What came with the resume packet first (gdb may send 0x03 right after it). */
+		if (c->in_pos == c->in_len) {
+			int rc = c->t->ops->wait(c->t->ctx, &st, *hung_up ? -1 : c->fd);
+			if (rc > 0)
+				break;
+			if (rc < 0) {
+				warn("gdb: waiting for the target failed: %s", strerror(-rc));
+				return CONN_END;
+			}
+			ssize_t n = recv(c->fd, c->in, sizeof(c->in), 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				/* gdb went away: stop the target, then detach from it (below). */
+				*hung_up = true;
+				if (!interrupted)
+					c->t->ops->interrupt(c->t->ctx);
+				interrupted = true;
+				continue;
+			}
+			c->in_pos = 0;
+			c->in_len = (size_t)n;
 		}
-		uint8_t buf[4096];
-		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			/* gdb went away: stop the target, then detach from it (below). */
-			*hung_up = true;
-			if (!interrupted)
-				c->t->ops->interrupt(c->t->ctx);
-			interrupted = true;
-			continue;
-		}
-		for (ssize_t i = 0; i < n; i++) {
-			enum gdb_frame_event ev = gdb_framer_feed(&c->f, buf[i]);
+		while (c->in_pos < c->in_len) {
+			enum gdb_frame_event ev = gdb_framer_feed(&c->f, c->in[c->in_pos++]);
 			if (ev == GDB_FRAME_INTERRUPT && !interrupted) {
 				c->t->ops->interrupt(c->t->ctx);
 				interrupted = true;
@@ -257,33 +263,27 @@ static int run_until_stop(struct gdb_conn *c, bool *hung_up)
 static void *conn_main(void *arg)
 {
 	struct gdb_conn *c = arg;
-	uint8_t buf[4096];
-	bool hung_up = false, running = false;
+	bool hung_up = false;
 	gdb_framer_init(&c->f);
 	gdb_session_init(&c->s, c->t);
 	for (;;) {
-		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			hung_up = true;
-			break;
-		}
-		int st = CONN_GO_ON;
-		for (ssize_t i = 0; i < n && st == CONN_GO_ON; i++) {
-			st = on_event(c, gdb_framer_feed(&c->f, buf[i]));
-			if (st == CONN_RUNNING) {
-				running = true;
-				st = run_until_stop(c, &hung_up);
-				running = false;
+		if (c->in_pos == c->in_len) {
+			ssize_t n = recv(c->fd, c->in, sizeof(c->in), 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				hung_up = true;
+				break;
 			}
+			c->in_pos = 0;
+			c->in_len = (size_t)n;
 		}
-		/* Bytes after a resume packet in the same read are dropped: in all-stop
-		   mode gdb sends nothing but 0x03 until the stop reply. */
+		int st = on_event(c, gdb_framer_feed(&c->f, c->in[c->in_pos++]));
+		if (st == CONN_RUNNING)
+			st = run_until_stop(c, &hung_up);
 		if (st == CONN_END)
 			break;
 	}
-	(void)running;
 	if (hung_up) {
 		/* A disconnect detaches: the program runs on without its debugger. */
 		info("gdb: the debugger disconnected; detaching");

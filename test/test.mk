@@ -19,12 +19,28 @@ endif
 endef
 $(eval $(call unit_test,test_elf,vmm/elf.c))
 $(eval $(call unit_test,test_cpio,guest/lib/pure/cpio.c))
-$(eval $(call unit_test,test_fdt,vmm/fdt.c,-lfdt))
+$(eval $(call unit_test,test_fdt,vmm/fdt.c guest/lib/pure/fdt_prop.c,-lfdt))
 $(eval $(call unit_test,test_guest_mem,vmm/guest_mem.c,-lfdt))
 $(eval $(call unit_test,test_gdb_framing,vmm/gdb_framing.c))
+$(eval $(call unit_test,test_virtq,devices/virtqueue.c devices/virtio.c devices/virtio_mmio.c devices/virtio_rng.c vmm/guest_mem.c,-lpthread))
 
-.PHONY: unit-bins
-unit-bins: $(UNIT_BINS)
+# libFuzzer target for the descriptor-chain walker (clang, libclang-rt-14-dev):
+# a short run is the test case fuzz/virtq-short, `make fuzz-virtq` the long one.
+DEB_PKGS += clang libclang-rt-14-dev
+FUZZ_VIRTQ := $(BUILD)/test/fuzz/fuzz_virtq
+$(FUZZ_VIRTQ): test/fuzz/fuzz_virtq.c devices/virtqueue.c vmm/guest_mem.c devices/virtqueue.h vmm/guest_mem.h
+	$(call say,CLANG,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Ishared \
+		-o $@ test/fuzz/fuzz_virtq.c devices/virtqueue.c vmm/guest_mem.c
+
+.PHONY: unit-bins fuzz-virtq
+unit-bins: $(UNIT_BINS) $(FUZZ_VIRTQ)
+
+# The walker fuzzed for FUZZ_TIME seconds (default 10 minutes), corpus kept in build/fuzz-virtq-corpus.
+fuzz-virtq: deps $(FUZZ_VIRTQ)
+	$(Q)mkdir -p $(BUILD)/fuzz-virtq-corpus
+	$(Q)$(FUZZ_VIRTQ) -max_total_time=$${FUZZ_TIME:-600} -max_len=4097 $(BUILD)/fuzz-virtq-corpus
 
 RUN_TESTS = BUILD='$(BUILD)' T='$(T)' test/run-tests.sh
 

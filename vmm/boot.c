@@ -23,6 +23,7 @@
 #include "pagetable_x86_64.h"
 #include "process_image.h"
 #include "vcpu.h"
+#include "virtio_bus.h"
 
 static struct vm the_vm;
 static struct vcpu boot_vcpu;
@@ -110,6 +111,8 @@ void boot_and_run(const struct options *o, struct program *prog)
 	vm_set_memory(vm);
 	cpu_probe(vm);
 	irqchip_create(vm);
+	if (vm->lapic)
+		virtio_bus_place(vm);
 	kernel_load(vm);
 
 	/* Boot allocations, in order, from the end of the kernel image (shared/boot.h boot_info). */
@@ -168,6 +171,7 @@ void boot_and_run(const struct options *o, struct program *prog)
 		.cpl0_emulated = vm->boot_flags & KVMBOX_BOOT_CPL0_EMULATED,
 		.lapic = vm->lapic,
 	};
+	virtio_bus_create(vm, &fp);
 	if (getrandom(fp.rng_seed, sizeof(fp.rng_seed), 0) != sizeof(fp.rng_seed))
 		die(EXIT_VMM_ERROR, "getrandom failed");
 	char err[256];
@@ -199,6 +203,7 @@ void boot_and_run(const struct options *o, struct program *prog)
 	     (unsigned long long)bi->init.entry);
 
 	hc_register_core();
+	virtio_bus_start(vm);
 	gdb_cli_wait(o, gdb_fd, vm, vcpu);
 	struct run_options ro = { .timeout = o->timeout, .count_cpl0 = o->count_cpl0 };
 	vcpu_run(vcpu, &ro);

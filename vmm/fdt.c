@@ -6,6 +6,8 @@
 
 #define TRY(x) do { int __e = (x); if (__e < 0) { what = #x; err_code = __e; goto fail; } } while (0)
 
+#define FDT_APIC_PHANDLE 1
+
 int fdt_build(void *buf, size_t size, const struct fdt_params *p, char *err, size_t err_size)
 {
 	const char *what = "";
@@ -71,6 +73,26 @@ int fdt_build(void *buf, size_t size, const struct fdt_params *p, char *err, siz
 		TRY(fdt_property(buf, "interrupt-controller", NULL, 0));
 		TRY(fdt_property_u32(buf, "#interrupt-cells", 1));
 		TRY(fdt_property(buf, "kvmbox,tsc-deadline", NULL, 0));
+		TRY(fdt_property_u32(buf, "phandle", FDT_APIC_PHANDLE));
+		TRY(fdt_end_node(buf));
+	}
+
+	/*
+	 * virtio-mmio devices (Linux's binding, Documentation/devicetree/
+	 * bindings/virtio/mmio.yaml): reg is the register window, interrupts
+	 * the LAPIC vector its MSI route delivers (our interrupt controller's
+	 * one cell). The guest finds its devices only here.
+	 */
+	for (unsigned i = 0; p->lapic && i < p->nr_virtio; i++) {
+		const struct fdt_virtio_mmio *v = &p->virtio[i];
+		char name[48];
+		snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)v->base);
+		TRY(fdt_begin_node(buf, name));
+		TRY(fdt_property_string(buf, "compatible", "virtio,mmio"));
+		fdt64_t vreg[2] = { cpu_to_fdt64(v->base), cpu_to_fdt64(v->size) };
+		TRY(fdt_property(buf, "reg", vreg, sizeof(vreg)));
+		TRY(fdt_property_u32(buf, "interrupts", v->vector));
+		TRY(fdt_property_u32(buf, "interrupt-parent", FDT_APIC_PHANDLE));
 		TRY(fdt_end_node(buf));
 	}
 

@@ -46,6 +46,22 @@ uint64_t pt_build_kernel(struct vm *vm)
 		}
 	}
 
+	/*
+	 * The virtio-mmio window (virtio_bus.c) in the direct map too, so the
+	 * guest reaches device registers at P2V(reg) like memory: accesses there
+	 * find no memory slot and exit as MMIO.
+	 */
+	if (vm->virtio_base) {
+		uint64_t g = vm->virtio_base >> 30;
+		if (vm->pdpe1gb) {
+			table_at(vm, pdpt)[g] = (g << 30) | leaf;
+		} else {
+			uint64_t pd = new_table(vm);
+			table_at(vm, pdpt)[g] = pd | table_flags;
+			table_at(vm, pd)[0] = vm->virtio_base | leaf;
+		}
+	}
+
 	/* Kernel image: physical [0, 1 GiB) at KVMBOX_KERNEL_BASE = PML4[511], PDPT[510]. */
 	const uint64_t kleaf = PT_P | PT_W | PT_A | PT_D | PT_PS | PT_G;
 	uint64_t kpdpt = new_table(vm);

@@ -5,6 +5,7 @@
 #include "hypercall.h"
 #include "kvm.h"
 #include "vcpu.h"
+#include "virtio_bus.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -142,6 +143,9 @@ void vcpu_run(struct vcpu *vcpu, const struct run_options *o)
 				   (r.rflags & (1 << 9)) ? " waiting for an interrupt that cannot come" : "");
 		}
 		case KVM_EXIT_MMIO:
+			if (virtio_bus_mmio(vcpu->vm, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+					    run->mmio.is_write))
+				break;
 			fatal_exit(vcpu, "guest %s %u bytes at physical 0x%llx, outside its memory (KVM_EXIT_MMIO)",
 				   run->mmio.is_write ? "wrote" : "read", run->mmio.len,
 				   (unsigned long long)run->mmio.phys_addr);

@@ -41,6 +41,7 @@ struct vm {
 	uint64_t process_start;   /* first frame of the first process */
 	uint64_t free_start;
 	uint64_t boot_flags;      /* KVMBOX_BOOT_* */
+	uint64_t virtio_base;     /* virtio-mmio register windows (virtio_bus.c), 0 if none */
 
 	/* The first program, for crash reports. */
 	char prog_comm[16];       /* as the guest reports it: basename, truncated to 15 */

@@ -33,6 +33,8 @@ uint64_t tsc_ticks(uint64_t ns);
  * deadline changes. Only with apic_present().
  */
 void apic_timer_arm(uint64_t deadline);
+/* Enable the x2APIC now (if not yet): device interrupts need it before the first timer does. */
+void apic_enable_once(void);
 /* The deadline armed now (TSC), 0 for none. */
 uint64_t apic_timer_deadline(void);
 /* The timer interrupt: acknowledge it (EOI) and note the deadline passed at now (TSC). */

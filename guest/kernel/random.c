@@ -1,4 +1,4 @@
-/* getrandom: a xoshiro256** generator seeded from the FDT's /chosen/rng-seed (host entropy). */
+/* getrandom: the virtio-rng device; without one, a xoshiro256** generator seeded from the FDT's /chosen/rng-seed (host entropy). */
 #include "syscalls.h"
 #include "platform.h"
 #include "uaccess.h"
@@ -6,6 +6,7 @@
 #include "lib.h"
 #include "errno.h"
 #include "fdt_prop.h"
+#include "random.h"
 
 static uint64_t s[4];
 static bool seeded;
@@ -48,10 +49,15 @@ long sys_getrandom(uint64_t buf, size_t len, unsigned flags)
 {
 	if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
 		return -EINVAL;
-	if (!seeded)
-		seed();
 	if (len > 33554431)
 		len = 33554431; /* as Linux: at most INT_MAX >> 6 per call */
+	if (len == 0)
+		return 0;
+	long r = virtio_rng_read(buf, len);
+	if (r != -ENODEV)
+		return r;
+	if (!seeded)
+		seed();
 	uint64_t chunk[32];
 	size_t done = 0;
 	while (done < len) {

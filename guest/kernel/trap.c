@@ -5,6 +5,7 @@
 #include "lib.h"
 #include "errno.h"
 #include "signal.h"
+#include "virtio_drv.h"
 
 static const char *const trap_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -49,6 +50,8 @@ static void interrupt(struct trap_frame *tf, unsigned vector)
 	case APIC_SPURIOUS_VECTOR:
 		break; /* no EOI for the spurious vector (SDM vol. 3A 11.9) */
 	default:
+		if (virtio_interrupt(vector, user))
+			break;
 		apic_eoi(); /* unexpected: acknowledge, so it cannot hold back other vectors */
 		break;
 	}

@@ -1,8 +1,9 @@
-/* Unit test of vmm/fdt.c: build the boot device tree from params and read it back with libfdt. */
+/* Unit test of vmm/fdt.c: build the boot device tree from params and read it back with libfdt (and the guest's fdt_prop.c). */
 #include <libfdt.h>
 #include <stdint.h>
 #include "unit.h"
 #include "vmm/fdt.h"
+#include "fdt_prop.h"
 #include <kvmbox.h>
 
 static uint64_t prop_u64(const void *fdt, int node, const char *name, int *len)
@@ -20,6 +21,11 @@ int main(void)
 		.tsc_khz = 2400000, .boot_tsc = 123456789, .boot_realtime_ns = 1700000000123456789ull,
 		.cpl0_emulated = true, .lapic = true,
 	};
+	static const struct fdt_virtio_mmio virtio[2] = {
+		{ 0x40000000, 0x200, 0x40 }, { 0x40001000, 0x200, 0x41 },
+	};
+	p.virtio = virtio;
+	p.nr_virtio = 2;
 	for (int i = 0; i < FDT_RNG_SEED_BYTES; i++)
 		p.rng_seed[i] = (uint8_t)i;
 	char err[256];
@@ -75,6 +81,32 @@ int main(void)
 	const fdt32_t *icells = fdt_getprop(buf, apic, "#interrupt-cells", &len);
 	CHECK(icells && len == 4 && fdt32_to_cpu(*icells) == 1);
 
+	const fdt32_t *phandle = fdt_getprop(buf, apic, "phandle", &len);
+	CHECK(phandle && len == 4);
+
+	/* virtio-mmio nodes (Linux's virtio/mmio.yaml binding), found by libfdt and by the guest's parser. */
+	int v = fdt_node_offset_by_compatible(buf, -1, "virtio,mmio");
+	CHECK(v >= 0 && v == fdt_path_offset(buf, "/virtio_mmio@40000000"));
+	const fdt64_t *vreg = fdt_getprop(buf, v, "reg", &len);
+	CHECK(vreg && len == 16 && fdt64_to_cpu(vreg[0]) == 0x40000000 && fdt64_to_cpu(vreg[1]) == 0x200);
+	const fdt32_t *virq = fdt_getprop(buf, v, "interrupts", &len);
+	CHECK(virq && len == 4 && fdt32_to_cpu(*virq) == 0x40);
+	const fdt32_t *vparent = fdt_getprop(buf, v, "interrupt-parent", &len);
+	CHECK(vparent && phandle && *vparent == *phandle);
+	uint32_t plen;
+	long g = fdt_next_compatible(buf, size, -1, "virtio,mmio");
+	CHECK(g >= 0);
+	const void *greg = fdt_node_prop(buf, size, g, "reg", &plen);
+	CHECK(greg && plen == 16 && fdt_read_u64(greg) == 0x40000000);
+	g = fdt_next_compatible(buf, size, g, "virtio,mmio");
+	const void *girq = g >= 0 ? fdt_node_prop(buf, size, g, "interrupts", &plen) : NULL;
+	CHECK(girq && plen == 4 && fdt_read_u32(girq) == 0x41);
+	CHECK(fdt_node_prop(buf, size, g, "no-such-property", &plen) == NULL);
+	CHECK(fdt_next_compatible(buf, size, g, "virtio,mmio") == -1);
+	CHECK(fdt_next_compatible(buf, size, -1, "virtio") == -1);       /* whole strings only */
+	CHECK(fdt_next_compatible(buf, size - 100, -1, "virtio,mmio") == -1); /* a truncated blob */
+	CHECK(fdt_node_prop(buf, size, g + 1, "reg", &plen) == NULL);   /* not a node offset */
+
 	/* Without CPL0 emulation the flag property is absent. */
 	p.cpl0_emulated = false;
 	p.nr_cpus = 1;
@@ -85,6 +117,7 @@ int main(void)
 	p.lapic = false;
 	CHECK(fdt_build(buf, sizeof(buf), &p, err, sizeof(err)) > 0);
 	CHECK(fdt_node_offset_by_compatible(buf, -1, "kvmbox,x2apic") < 0);
+	CHECK(fdt_node_offset_by_compatible(buf, -1, "virtio,mmio") < 0); /* no interrupts, no devices */
 
 	/* Too small a buffer is an error with a reason, not an overflow. */
 	static uint8_t small[128];

@@ -75,6 +75,12 @@ static void apic_enable(void)
 	enabled = true;
 }
 
+void apic_enable_once(void)
+{
+	if (!enabled)
+		apic_enable();
+}
+
 void apic_timer_arm(uint64_t deadline)
 {
 	if (deadline == armed)

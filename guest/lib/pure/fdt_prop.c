@@ -116,3 +116,117 @@ const void *fdt_prop_find(const void *fdt, size_t size, const char *path, const 
 	}
 	return NULL;
 }
+
+/* The structure block and strings of a valid blob, or 0. */
+struct fdt_blob {
+	const uint8_t *s, *end;
+	const char *strings;
+	uint32_t size_strings;
+};
+
+static int blob_open(const void *fdt, size_t size, struct fdt_blob *b)
+{
+	const uint8_t *p = fdt;
+	if (size < 40 || fdt_read_u32(p) != FDT_MAGIC)
+		return 0;
+	uint32_t totalsize = fdt_read_u32(p + 4), off_struct = fdt_read_u32(p + 8);
+	uint32_t off_strings = fdt_read_u32(p + 12), size_strings = fdt_read_u32(p + 32);
+	uint32_t size_struct = fdt_read_u32(p + 36);
+	if (totalsize > size || off_struct > totalsize || size_struct > totalsize - off_struct ||
+	    off_strings > totalsize || size_strings > totalsize - off_strings)
+		return 0;
+	b->s = p + off_struct;
+	b->end = b->s + size_struct;
+	b->strings = (const char *)p + off_strings;
+	b->size_strings = size_strings;
+	return 1;
+}
+
+static int str_eq(const char *a, size_t alen, const char *b)
+{
+	size_t blen = cstrlen(b, 256);
+	if (alen != blen)
+		return 0;
+	for (size_t i = 0; i < alen; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+const void *fdt_node_prop(const void *fdt, size_t size, long node, const char *prop, uint32_t *len)
+{
+	struct fdt_blob b;
+	if (!blob_open(fdt, size, &b) || node < 0 || (size_t)node + 4 > (size_t)(b.end - b.s) || (node & 3))
+		return NULL;
+	const uint8_t *s = b.s + node;
+	if (fdt_read_u32(s) != FDT_BEGIN_NODE)
+		return NULL;
+	s += 4;
+	size_t nlen = cstrlen((const char *)s, (size_t)(b.end - s));
+	if (s + nlen >= b.end)
+		return NULL;
+	s += (nlen + 1 + 3) & ~(size_t)3;
+	/* A node's properties precede its subnodes (devicetree spec 5.4.1). */
+	while (s + 4 <= b.end) {
+		uint32_t tok = fdt_read_u32(s);
+		s += 4;
+		if (tok == FDT_NOP)
+			continue;
+		if (tok != FDT_PROP || s + 8 > b.end)
+			return NULL;
+		uint32_t vlen = fdt_read_u32(s), nameoff = fdt_read_u32(s + 4);
+		s += 8;
+		if (vlen > (size_t)(b.end - s) || nameoff >= b.size_strings)
+			return NULL;
+		const char *pn = b.strings + nameoff;
+		if (str_eq(pn, cstrlen(pn, b.size_strings - nameoff), prop)) {
+			*len = vlen;
+			return s;
+		}
+		s += (vlen + 3) & ~(size_t)3;
+	}
+	return NULL;
+}
+
+long fdt_next_compatible(const void *fdt, size_t size, long after, const char *compat)
+{
+	struct fdt_blob b;
+	if (!blob_open(fdt, size, &b))
+		return -1;
+	const uint8_t *s = b.s;
+	while (s + 4 <= b.end) {
+		long off = (long)(s - b.s);
+		uint32_t tok = fdt_read_u32(s);
+		s += 4;
+		if (tok == FDT_BEGIN_NODE) {
+			size_t nlen = cstrlen((const char *)s, (size_t)(b.end - s));
+			if (s + nlen >= b.end)
+				return -1;
+			s += (nlen + 1 + 3) & ~(size_t)3;
+			if (off <= after)
+				continue;
+			uint32_t len;
+			const char *c = fdt_node_prop(fdt, size, off, "compatible", &len);
+			/* A list of NUL-terminated strings. */
+			for (uint32_t i = 0; c && i < len;) {
+				size_t l = cstrlen(c + i, len - i);
+				if (str_eq(c + i, l, compat))
+					return off;
+				i += (uint32_t)l + 1;
+			}
+		} else if (tok == FDT_PROP) {
+			if (s + 8 > b.end)
+				return -1;
+			uint32_t vlen = fdt_read_u32(s);
+			s += 8;
+			if (vlen > (size_t)(b.end - s))
+				return -1;
+			s += (vlen + 3) & ~(size_t)3;
+		} else if (tok == FDT_END_NODE || tok == FDT_NOP) {
+			continue;
+		} else {
+			return -1;
+		}
+	}
+	return -1;
+}

@@ -1,0 +1,113 @@
+/* virtio 1.x as both sides see it: virtio-mmio v2 registers, status and feature bits, split-ring layouts (virtio spec v1.2). */
+#ifndef KVMBOX_VIRTIO_H
+#define KVMBOX_VIRTIO_H
+#include "abi.h"
+
+/* ---- virtio-mmio version 2 register offsets (spec 4.2.2, Table 4.1) ---- */
+#define VIRTIO_MMIO_MAGIC_VALUE         0x000 /* "virt" */
+#define VIRTIO_MMIO_VERSION             0x004 /* 2 */
+#define VIRTIO_MMIO_DEVICE_ID           0x008
+#define VIRTIO_MMIO_VENDOR_ID           0x00c
+#define VIRTIO_MMIO_DEVICE_FEATURES     0x010
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_MMIO_DRIVER_FEATURES     0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_MMIO_QUEUE_SEL           0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX       0x034
+#define VIRTIO_MMIO_QUEUE_NUM           0x038
+#define VIRTIO_MMIO_QUEUE_READY         0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY        0x050
+#define VIRTIO_MMIO_INTERRUPT_STATUS    0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK       0x064
+#define VIRTIO_MMIO_STATUS              0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW      0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH     0x084
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW    0x090 /* the available ring */
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH   0x094
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW    0x0a0 /* the used ring */
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH   0x0a4
+#define VIRTIO_MMIO_CONFIG_GENERATION   0x0fc
+#define VIRTIO_MMIO_CONFIG              0x100 /* device-specific configuration space */
+
+#define VIRTIO_MMIO_MAGIC   0x74726976u       /* little-endian "virt" */
+#define VIRTIO_MMIO_VERSION_2 2u
+#define VIRTIO_MMIO_VENDOR  0x584f424bu       /* "KBOX": ours */
+#define VIRTIO_MMIO_REGION_SIZE 0x200u        /* registers + 256 bytes of config space */
+
+/* InterruptStatus bits (spec 4.2.2). */
+#define VIRTIO_MMIO_INT_VRING  (1u << 0)      /* used buffer notification */
+#define VIRTIO_MMIO_INT_CONFIG (1u << 1)      /* configuration change */
+
+/* ---- device status (spec 2.1) ---- */
+#define VIRTIO_STATUS_ACKNOWLEDGE        1u
+#define VIRTIO_STATUS_DRIVER             2u
+#define VIRTIO_STATUS_DRIVER_OK          4u
+#define VIRTIO_STATUS_FEATURES_OK        8u
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64u
+#define VIRTIO_STATUS_FAILED             128u
+
+/* ---- feature bits (spec 6 "Reserved Feature Bits") ---- */
+#define VIRTIO_RING_F_INDIRECT_DESC 28
+#define VIRTIO_RING_F_EVENT_IDX     29
+#define VIRTIO_F_VERSION_1          32
+
+/* ---- device IDs (spec 5) ---- */
+#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_RNG     4
+
+/* ---- split virtqueues (spec 2.7) ---- */
+#define VIRTQ_DESC_F_NEXT     1u
+#define VIRTQ_DESC_F_WRITE    2u              /* device-writable */
+#define VIRTQ_DESC_F_INDIRECT 4u
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
+#define VIRTQ_USED_F_NO_NOTIFY     1u
+#define VIRTQ_MAX_SIZE 32768u                 /* queue sizes are powers of 2 up to 32768 (2.7) */
+
+struct virtq_desc {
+	uint64_t addr;   /* guest-physical */
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+KVMBOX_ASSERT_SIZE(struct virtq_desc, 16);
+
+/* The available ring: flags, idx, ring[num], then used_event (with EVENT_IDX). */
+struct virtq_avail {
+	uint16_t flags;
+	uint16_t idx;
+	uint16_t ring[];
+};
+
+struct virtq_used_elem {
+	uint32_t id;     /* head of the chain */
+	uint32_t len;    /* bytes written into the device-writable part */
+};
+KVMBOX_ASSERT_SIZE(struct virtq_used_elem, 8);
+
+/* The used ring: flags, idx, ring[num], then avail_event (with EVENT_IDX). */
+struct virtq_used {
+	uint16_t flags;
+	uint16_t idx;
+	struct virtq_used_elem ring[];
+};
+
+/* Sizes of the three parts for a queue of num entries (2.7, with the event words). */
+#define VIRTQ_DESC_BYTES(num)  ((uint64_t)(num) * 16)
+#define VIRTQ_AVAIL_BYTES(num) (6 + (uint64_t)(num) * 2)
+#define VIRTQ_USED_BYTES(num)  (6 + (uint64_t)(num) * 8)
+
+/*
+ * EVENT_IDX (2.7.10): notify when the index moves past event, counting from
+ * old. The same test serves the device (used_event) and the driver (avail_event).
+ */
+static inline int virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+/* ---- virtio-rng (spec 5.4): one request queue, device-writable buffers, no config ---- */
+
+/* ---- virtio-console (spec 5.3) ---- */
+#define VIRTIO_CONSOLE_F_SIZE      0
+#define VIRTIO_CONSOLE_F_MULTIPORT 1
+#endif

@@ -79,9 +79,18 @@ struct proc {
 	struct ksiginfo siginfo[NSIG];
 	struct sigqueue *rtq;     /* further instances of pending real-time signals (signal.c) */
 	bool vfork_done;          /* a vfork child released its parent (exec or exit) */
+	/* Job control (signal.c): the stop signal while the group is stopped, else 0. */
+	int stop_sig;
+	int wait_report;          /* enum wait_report: what wait(WUNTRACED/WCONTINUED) reports once */
 	/* Absolute guest path of the executable (NUL-terminated, at most KVMBOX_PATH_MAX). */
 	const char *exe_path;
 	char exe_buf[KVMBOX_PATH_MAX]; /* exe_path after an execve */
+};
+
+enum wait_report {
+	REPORT_NONE,
+	REPORT_STOPPED,           /* WUNTRACED: status (stop_sig << 8) | 0x7f */
+	REPORT_CONTINUED,         /* WCONTINUED: status 0xffff */
 };
 
 /* The executable's base name, as a crash report names the program. */

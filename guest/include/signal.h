@@ -43,6 +43,9 @@
 #define CLD_EXITED 1
 #define CLD_KILLED 2
 #define CLD_DUMPED 3
+#define CLD_TRAPPED 4
+#define CLD_STOPPED 5
+#define CLD_CONTINUED 6
 #define SEGV_MAPERR 1
 #define SEGV_ACCERR 2
 #define ILL_ILLOPN 2

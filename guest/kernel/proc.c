@@ -440,8 +440,55 @@ static void reap(struct proc *self, struct proc *c)
 	kfree(c);
 }
 
-/* Find a zombie child; 0 and *found = NULL if none yet, -ECHILD if no child matches at all. */
-static long do_wait(int idtype, pid_t id, int options, struct proc **found)
+/* What wait found: a child and what to report about it. */
+struct wait_found {
+	struct proc *child;       /* NULL: WNOHANG and nothing to report yet */
+	int status;               /* wait4's status word */
+	int code, si_status;      /* waitid's si_code and si_status */
+	bool exited;              /* a zombie: reaped unless WNOWAIT */
+};
+
+/*
+ * A child with something to report for options (wait(2)): an exit
+ * (WEXITED), a stop not yet reported (WUNTRACED) or a continue
+ * (WCONTINUED); stop and continue reports are consumed unless WNOWAIT.
+ */
+static bool child_report(struct proc *c, int options, struct wait_found *w)
+{
+	if (c->zombie) {
+		if (!(options & WEXITED))
+			return false;
+		int st = c->exit_status;
+		w->exited = true;
+		w->status = st;
+		if (st & 0x7f) {
+			w->code = st & 0x80 ? CLD_DUMPED : CLD_KILLED;
+			w->si_status = st & 0x7f;
+		} else {
+			w->code = CLD_EXITED;
+			w->si_status = (st >> 8) & 0xff;
+		}
+	} else if ((options & WUNTRACED) && c->wait_report == REPORT_STOPPED && c->stop_sig) {
+		w->exited = false;
+		w->status = (c->stop_sig << 8) | 0x7f;
+		w->code = CLD_STOPPED;
+		w->si_status = c->stop_sig;
+	} else if ((options & WCONTINUED) && c->wait_report == REPORT_CONTINUED) {
+		w->exited = false;
+		w->status = 0xffff;
+		w->code = CLD_CONTINUED;
+		w->si_status = SIGCONT;
+	} else {
+		return false;
+	}
+	if (!w->exited && !(options & WNOWAIT))
+		c->wait_report = REPORT_NONE;
+	w->child = c;
+	return true;
+}
+
+/* Wait for a child to report; 0 with w->child = NULL under WNOHANG, -ECHILD if no child matches at all. */
+static long do_wait(int idtype, pid_t id, int options, struct wait_found *w)
 {
 	struct proc *self = current_proc();
 	for (;;) {
@@ -449,16 +496,16 @@ static long do_wait(int idtype, pid_t id, int options, struct proc **found)
 		for (struct proc *c = self->children; c; c = c->sibling) {
 			if (!child_matches(c, idtype, id, self))
 				continue;
+			if (c->zombie && !(options & WEXITED))
+				continue; /* not a candidate at all: ECHILD if it is the only one (Linux) */
 			any = true;
-			if (c->zombie) {
-				*found = c;
+			if (child_report(c, options, w))
 				return c->pid;
-			}
 		}
 		if (!any)
 			return -ECHILD;
 		if (options & WNOHANG) {
-			*found = NULL;
+			w->child = NULL;
 			return 0;
 		}
 		int r = sleep_on(self, true, 0);
@@ -481,11 +528,11 @@ long sys_wait4(pid_t pid, uint64_t wstatus, int options, uint64_t rusage)
 	pid_t id = pid > 0 ? pid : pid == 0 ? 0 : -pid;
 	if (pid == INT32_MIN)
 		return -ESRCH;
-	struct proc *c = NULL;
-	long r = do_wait(idtype, id, options, &c);
+	struct wait_found w = { 0 };
+	long r = do_wait(idtype, id, options | WEXITED, &w);
 	if (r <= 0)
 		return r;
-	int status = c->exit_status;
+	int status = w.status;
 	if (wstatus && copy_to_user(wstatus, &status, sizeof(status)))
 		return -EFAULT;
 	if (rusage) {
@@ -493,7 +540,8 @@ long sys_wait4(pid_t pid, uint64_t wstatus, int options, uint64_t rusage)
 		if (copy_to_user(rusage, &ru, sizeof(ru)))
 			return -EFAULT;
 	}
-	reap(current_proc(), c);
+	if (w.exited)
+		reap(current_proc(), w.child);
 	return r;
 }
 
@@ -509,10 +557,6 @@ struct siginfo_chld {
 };
 _Static_assert(sizeof(struct siginfo_chld) == 128, "siginfo");
 
-#define CLD_EXITED 1
-#define CLD_KILLED 2
-#define CLD_DUMPED 3
-
 long sys_waitid(int idtype, pid_t id, uint64_t infop, int options, uint64_t rusage)
 {
 	if (options & ~(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WALL | __WCLONE))
@@ -521,22 +565,16 @@ long sys_waitid(int idtype, pid_t id, uint64_t infop, int options, uint64_t rusa
 		return -EINVAL;
 	if (idtype < 0 || idtype > 2 || (idtype == 1 && id <= 0) || (idtype == 2 && id < 0))
 		return -EINVAL;
-	struct proc *c = NULL;
-	long r = do_wait(idtype, id, options, &c);
+	struct wait_found w = { 0 };
+	long r = do_wait(idtype, id, options, &w);
 	if (r < 0)
 		return r;
 	struct siginfo_chld si = { 0 };
-	if (c) {
-		int st = c->exit_status;
+	if (w.child) {
 		si.si_signo = SIGCHLD;
-		si.si_pid = c->pid;
-		if (st & 0x7f) {
-			si.si_code = st & 0x80 ? CLD_DUMPED : CLD_KILLED;
-			si.si_status = st & 0x7f;
-		} else {
-			si.si_code = CLD_EXITED;
-			si.si_status = (st >> 8) & 0xff;
-		}
+		si.si_pid = w.child->pid;
+		si.si_code = w.code;
+		si.si_status = w.si_status;
 	}
 	if (infop && copy_to_user(infop, &si, sizeof(si)))
 		return -EFAULT;
@@ -545,8 +583,8 @@ long sys_waitid(int idtype, pid_t id, uint64_t infop, int options, uint64_t rusa
 		if (copy_to_user(rusage, &ru, sizeof(ru)))
 			return -EFAULT;
 	}
-	if (c && !(options & WNOWAIT))
-		reap(current_proc(), c);
+	if (w.child && w.exited && !(options & WNOWAIT))
+		reap(current_proc(), w.child);
 	return 0;
 }
 

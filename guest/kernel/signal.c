@@ -12,9 +12,10 @@
 #define CORE_SET (SIGBIT(SIGQUIT) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | SIGBIT(SIGABRT) | \
 		  SIGBIT(SIGBUS) | SIGBIT(SIGFPE) | SIGBIT(SIGSEGV) | SIGBIT(SIGXCPU) | \
 		  SIGBIT(SIGXFSZ) | SIGBIT(SIGSYS))
-/* Default action "ignore" (and, until job control lands, "stop" and "continue"). */
-#define IGNORE_SET (SIGBIT(SIGCHLD) | SIGBIT(SIGURG) | SIGBIT(SIGWINCH) | SIGBIT(SIGCONT) | \
-		    SIGBIT(SIGSTOP) | SIGBIT(SIGTSTP) | SIGBIT(SIGTTIN) | SIGBIT(SIGTTOU))
+/* Default action "ignore"; SIGCONT's "continue" happens when it is sent, then it is ignored. */
+#define IGNORE_SET (SIGBIT(SIGCHLD) | SIGBIT(SIGURG) | SIGBIT(SIGWINCH) | SIGBIT(SIGCONT))
+/* Default action "stop" (signal(7)). */
+#define STOP_SET (SIGBIT(SIGSTOP) | SIGBIT(SIGTSTP) | SIGBIT(SIGTTIN) | SIGBIT(SIGTTOU))
 /* Faults: taken before other pending signals (Linux's SYNCHRONOUS_MASK). */
 #define SYNCHRONOUS_SET (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | \
 			 SIGBIT(SIGFPE) | SIGBIT(SIGSYS))
@@ -45,9 +46,10 @@ static uint64_t blocked(struct thread *t)
 	return t->sigmask & ~UNBLOCKABLE;
 }
 
+/* A signal to take, or a group stop to join: either ends an interruptible sleep. */
 bool signal_deliverable(struct thread *t)
 {
-	return ((t->pending | t->proc->pending) & ~blocked(t)) != 0;
+	return ((t->pending | t->proc->pending) & ~blocked(t)) != 0 || t->proc->stop_sig;
 }
 
 void update_work(void)
@@ -145,6 +147,87 @@ void signal_thread_exit(struct thread *t)
 		discard(&t->proc->pending, &t->proc->rtq, ~0ull);
 }
 
+static void send_signal_proc_info(struct proc *p, int sig, int code, pid_t from, int status);
+
+/* Drop every pending instance of set, process-wide and in each thread. */
+static void discard_everywhere(struct proc *p, uint64_t set)
+{
+	discard(&p->pending, &p->rtq, set);
+	for (struct thread *t = p->threads; t; t = t->proc_next)
+		discard(&t->pending, &t->rtq, set);
+}
+
+/* The parent learns of a stop or continue: SIGCHLD unless SA_NOCLDSTOP, and its wait wakes. */
+static void notify_parent_job(struct proc *p, int code, int status)
+{
+	struct proc *parent = p->parent;
+	if (!parent)
+		return;
+	if (!(parent->sighand->action[SIGCHLD - 1].flags & SA_NOCLDSTOP))
+		send_signal_proc_info(parent, SIGCHLD, code, p->pid, status);
+	wakeup(parent);
+}
+
+/*
+ * Job control at sending time (Linux's prepare_signal): a stop signal
+ * cancels a pending SIGCONT; SIGCONT cancels pending stop signals and,
+ * whatever its disposition or mask, resumes a stopped process.
+ */
+static void job_control_on_send(struct proc *p, int sig)
+{
+	if (STOP_SET & SIGBIT(sig)) {
+		discard_everywhere(p, SIGBIT(SIGCONT));
+	} else if (sig == SIGCONT) {
+		discard_everywhere(p, STOP_SET);
+		if (p->stop_sig) {
+			p->stop_sig = 0;
+			p->wait_report = REPORT_CONTINUED;
+			wakeup(&p->stop_sig);
+			notify_parent_job(p, CLD_CONTINUED, SIGCONT);
+		}
+	}
+}
+
+/*
+ * A process group is orphaned when no member has a parent in another group
+ * of the same session: nobody is left to continue it, so Linux discards the
+ * terminal stop signals (SIGTSTP, SIGTTIN, SIGTTOU) sent to it.
+ */
+static bool pgrp_orphaned(pid_t pgid, pid_t sid)
+{
+	for (struct proc *q = all_procs; q; q = q->next_all)
+		if (!q->zombie && q->pgid == pgid && q->parent && q->parent->pgid != pgid &&
+		    q->parent->sid == sid)
+			return false;
+	return true;
+}
+
+/*
+ * The default action "stop": the whole thread group stops (the first
+ * thread to take the signal starts the group stop and tells the parent;
+ * the others join at their next return to user mode, sleepers are woken to
+ * do so) until SIGCONT or SIGKILL.
+ */
+static void group_stop(struct thread *t, int sig)
+{
+	struct proc *p = t->proc;
+	if (!p->stop_sig) {
+		p->stop_sig = sig;
+		p->wait_report = REPORT_STOPPED;
+		for (struct thread *o = p->threads; o; o = o->proc_next)
+			if (o != t && o->state == T_SLEEPING && o->interruptible)
+				wake_thread(o);
+		notify_parent_job(p, CLD_STOPPED, sig);
+	}
+}
+
+static void stopped_wait(struct thread *t)
+{
+	struct proc *p = t->proc;
+	while (p->stop_sig && !p->exiting && !((t->pending | p->pending) & SIGBIT(SIGKILL)))
+		sleep_on(&p->stop_sig, false, 0);
+}
+
 /*
  * Queue a signal. A thread-directed signal wakes its thread if it is not
  * blocked there; a process-directed one wakes one thread that does not
@@ -156,16 +239,25 @@ int send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *in
 	uint64_t bit = SIGBIT(sig);
 	if (p->zombie)
 		return 0;
+	job_control_on_send(p, sig);
 	if (t) {
 		if (handler_ignores(p, sig) && !thread_blocks(t, sig))
 			return 0;
 		int r = enqueue(&t->pending, t->siginfo, &t->rtq, info);
 		if (r)
 			return r;
-		if (t == current_thread())
+		/*
+		 * A sleeper is woken even when it is "current": the idle loop
+		 * (and the interrupt that sends this) runs on the stack of the
+		 * thread that went to sleep last, so current_thread() is no
+		 * proof that t is running.
+		 */
+		if (t->state == T_SLEEPING) {
+			if (t->interruptible && !(blocked(t) & bit))
+				wake_thread(t);
+		} else if (t == current_thread()) {
 			update_work();
-		else if (t->state == T_SLEEPING && t->interruptible && !(blocked(t) & bit))
-			wake_thread(t);
+		}
 		signalfd_notify(p);
 		return 0;
 	}
@@ -175,6 +267,7 @@ int send_signal_info(struct proc *p, struct thread *t, const struct ksiginfo *in
 	if (r)
 		return r;
 	if (sig == SIGKILL) {
+		/* Every thread, stopped ones too (they sleep uninterruptibly in stopped_wait). */
 		for (struct thread *o = p->threads; o; o = o->proc_next)
 			if (o->state == T_SLEEPING)
 				wake_thread(o);
@@ -366,6 +459,8 @@ void exit_to_user_work(struct trap_frame *tf)
 	struct proc *p = t->proc;
 	if (p->exiting)
 		thread_exit(p->exit_status);
+	if (p->stop_sig)
+		stopped_wait(t); /* another thread started a group stop */
 	struct ksiginfo info;
 	int sig;
 	while ((sig = dequeue_signal(t, ~blocked(t), &info))) {
@@ -373,6 +468,14 @@ void exit_to_user_work(struct trap_frame *tf)
 		if (sig == SIGKILL || ka->handler == SIG_DFL) {
 			if (sig != SIGKILL && (IGNORE_SET & SIGBIT(sig)))
 				continue;
+			if (STOP_SET & SIGBIT(sig)) {
+				if (sig == SIGSTOP || !pgrp_orphaned(p->pgid, p->sid))
+					group_stop(t, sig);
+				stopped_wait(t);
+				if (p->exiting)
+					thread_exit(p->exit_status);
+				continue;
+			}
 			force_fatal_signal(tf, sig, info.code, info.addr, ~0ull, 0);
 		}
 		if (ka->handler == SIG_IGN)

@@ -65,6 +65,29 @@ static void on_timer(union sigval v)
 		__atomic_fetch_add(&timer_calls, 1, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * A thread that takes 20 SIGEV_THREAD_ID timer signals in sigwaitinfo
+ * while main sleeps in pthread_join: every expiry must wake it, whichever
+ * thread went to sleep last (a kernel that treats "the thread whose stack
+ * the idle loop runs on" as running loses these wakeups forever).
+ */
+static volatile pid_t sleeper_tid;
+static void *timer_sleeper(void *arg)
+{
+	(void)arg;
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGRTMIN + 2);
+	sleeper_tid = gettid_();
+	int got = 0;
+	while (got < 20) {
+		siginfo_t si;
+		if (sigwaitinfo(&s, &si) == SIGRTMIN + 2 && si.si_code == SI_TIMER)
+			got++;
+	}
+	return (void *)(intptr_t)got;
+}
+
 static void nap(long ms)
 {
 	struct timespec ts = { 0, ms * 1000000 };
@@ -143,6 +166,29 @@ int main(void)
 	stop = 1;
 	pthread_kill(w, SIGUSR1);
 	pthread_join(w, NULL);
+
+	/* Every expiry wakes the thread sleeping in sigwaitinfo (a lost wakeup hangs: SIGALRM ends it). */
+	sigset_t rt;
+	sigemptyset(&rt);
+	sigaddset(&rt, SIGRTMIN + 2);
+	pthread_sigmask(SIG_BLOCK, &rt, NULL);
+	pthread_t sl;
+	pthread_create(&sl, NULL, timer_sleeper, NULL);
+	while (!sleeper_tid)
+		nap(1);
+	memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = SIGEV_THREAD_ID;
+	ev.sigev_signo = SIGRTMIN + 2;
+	ev.sigev_notify_thread_id = sleeper_tid;
+	CHECK(timer_create(CLOCK_MONOTONIC, &ev, &t) == 0);
+	struct itimerspec ten = { { 0, 5000000 }, { 0, 5000000 } };
+	timer_settime(t, 0, &ten, NULL);
+	alarm(60);
+	void *taken = NULL;
+	pthread_join(sl, &taken);
+	alarm(0);
+	timer_delete(t);
+	printf("SIGEV_THREAD_ID to a thread in sigwaitinfo: %d signals\n", (int)(intptr_t)taken);
 
 	/* A default-fatal signal raised by one thread ends the process. */
 	fflush(stdout);

@@ -42,7 +42,7 @@ done
 ulimit -s 8192 2>/dev/null # native runs get the guest's 8 MiB stack limit (crash_stack)
 ulimit -c 0 # crashing test programs must not leave cores (or "dumped core" notes)
 # Per-case wall-clock limit for every program we start (a hang is a FAIL).
-LIMIT=60
+LIMIT=120
 
 # ---- can we run microVMs at all? -------------------------------------------------
 # (KVM_DEV only exists to exercise this check.)

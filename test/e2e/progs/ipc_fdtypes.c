@@ -106,12 +106,12 @@ static void timerfds(void)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct itimerspec abs = { { 0, 0 }, { now.tv_sec, now.tv_nsec } };
-	abs.it_value.tv_nsec += 40000000;
+	abs.it_value.tv_nsec += 500000000; /* far enough that even a loaded host reads before it */
 	if (abs.it_value.tv_nsec >= 1000000000) {
 		abs.it_value.tv_sec++;
 		abs.it_value.tv_nsec -= 1000000000;
 	}
-	CHECK(timerfd_settime(t, TFD_TIMER_ABSTIME, &abs, NULL) == 0, "CLOCK_REALTIME, absolute, 40 ms ahead");
+	CHECK(timerfd_settime(t, TFD_TIMER_ABSTIME, &abs, NULL) == 0, "CLOCK_REALTIME, absolute, 500 ms ahead");
 	EXPECT_ERR(read(t, &n, 8), EAGAIN, "not yet: EAGAIN (non-blocking)");
 	pf.fd = t;
 	CHECK(poll(&pf, 1, 3000) == 1, "poll sees it expire");

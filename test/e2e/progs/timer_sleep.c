@@ -60,15 +60,19 @@ static int sleep_by(const char *how, int64_t ns)
 	return -1;
 }
 
-/* One sleep: not early, not ten times late. The measured time goes to stderr (it varies). */
+/*
+ * One sleep: not early, and over within 2 s more (slack for a loaded host:
+ * it catches a lost wakeup, it is not a latency target). The measured time
+ * goes to stderr (it varies).
+ */
 static void check_sleep(const char *how, int64_t ms)
 {
 	int64_t want = ms * 1000000, t0 = now_ns();
 	int r = sleep_by(how, want);
 	int64_t took = now_ns() - t0;
 	fprintf(stderr, "%s %lld ms: %lld us\n", how, (long long)ms, (long long)(took / 1000));
-	int ok = r == 0 && took >= want && took < 10 * want;
-	printf("%s %s %lld ms: returned 0, slept at least that and less than 10x\n", ok ? "PASS" : "FAIL",
+	int ok = r == 0 && took >= want && took < want + 2000000000LL;
+	printf("%s %s %lld ms: returned 0, slept at least that and returned\n", ok ? "PASS" : "FAIL",
 	       how, (long long)ms);
 	failed |= !ok;
 }

@@ -39,11 +39,12 @@ int main(void)
 		int64_t took = now_ns() - t0;
 		if (took > worst)
 			worst = took;
-		failed |= took < 20000000 || took >= 200000000;
+		/* A starved sleeper would wait for the spinner's end; 2 s is slack for a loaded host, not a latency target. */
+		failed |= took < 20000000 || took >= 2000000000;
 		printf("parent tick %d\n", i);
 	}
 	fprintf(stderr, "longest 20 ms sleep: %lld us\n", (long long)(worst / 1000));
-	printf("%s each 20 ms sleep took at least 20 ms and less than 200 ms\n", failed ? "FAIL" : "PASS");
+	printf("%s each 20 ms sleep took at least 20 ms and less than 2 s\n", failed ? "FAIL" : "PASS");
 	kill(pid, SIGKILL);
 	int status;
 	int ok = waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;

@@ -38,7 +38,7 @@ KERNEL := $(BUILD)/guest/kernel.elf
 all: $(KVMBOX) $(KERNEL)
 
 # ---- dependencies (Debian packages) ---------------------------------------
-DEB_PKGS := gcc make libc6-dev libfdt-dev musl-tools busybox-static cpio gdb clang libclang-rt-14-dev python3 gdbserver
+DEB_PKGS := gcc make libc6-dev libfdt-dev musl-tools busybox-static cpio gdb clang libclang-rt-14-dev gdbserver
 deps:
 	$(Q)./images/ensure-deps.sh $(DEB_PKGS)
 

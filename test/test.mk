@@ -80,3 +80,11 @@ fuzz-gdb: deps $(GDB_FUZZ)
 	$(Q)mkdir -p $(BUILD)/fuzz-gdb-corpus
 	$(Q)$(GDB_FUZZ) -max_total_time=$${FUZZ_GDB_SECONDS:-600} -print_final_stats=1 \
 		$(BUILD)/fuzz-gdb-corpus test/fuzz/gdb-corpus
+
+# The raw gdb protocol client of the gdb stub's tests: static, so it also
+# runs inside make test-svm's guest (which copies $(BUILD)/test/*/).
+$(BUILD)/test/gdb/gdb_raw: test/gdb/gdb_raw.c
+	$(call say,MUSLCC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(MUSL_CC) -static -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+images-test: $(BUILD)/test/gdb/gdb_raw

@@ -1,7 +1,15 @@
 # The gdb stub in kernel mode (--gdb-kernel): Debian's gdb in batch mode
 # against the guest kernel (break on a syscall function, backtrace, stepi,
-# continue to the program's exit), a raw protocol client feeding it bad
-# input (test/gdb/gdb_raw.py), an interrupt with 0x03, and the CLI's errors.
+# continue to the program's exit), a raw protocol client (test/gdb/gdb_raw.c,
+# static: it runs inside make test-svm's guest too) feeding it bad input,
+# a breakpoint without gdb, an interrupt with 0x03, and the CLI's errors.
+
+GDB_RAW=$B/test/gdb/gdb_raw
+gdb_raw_need() { [ -x "$GDB_RAW" ] || fail "$GDB_RAW is missing (make images-test)"; }
+# A kernel symbol's address (hex, no 0x), read from the ELF without binutils.
+kernel_sym() { # name
+	"$GDB_RAW" --symbol "$KERNEL" "$1"
+}
 
 gdb_need() { # tools...
 	local t
@@ -64,28 +72,44 @@ case_gdb_kernel_session() { # libc
 }
 
 case_gdb_kernel_bad_input() {
-	gdb_need python3
+	gdb_raw_need
 	need_kvmbox
 	prepare musl exit
+	local start; start=$(kernel_sym _start) || fail "no _start in $KERNEL"
 	gdb_vm_start ./exit 3
 	# Kernel text for the breakpoint and watchpoint addresses: always mapped.
-	GDB_RAW_DATA=$(printf '%x' "$(nm "$KERNEL" 2>/dev/null | awk '$3 == "_start" { print "0x" $1 }')") \
-		GDB_RAW_LIMIT=$LIMIT run_limited "$W/r" python3 "$ROOT/test/gdb/gdb_raw.py" "$W/g.sock" bad-input
+	GDB_RAW_LIMIT=$LIMIT run_limited "$W/r" "$GDB_RAW" "$W/g.sock" bad-input "$start"
 	gdb_vm_wait
 	[ "$(rc "$W/r")" = 0 ] || problem "the raw client's checks failed: $(grep -m1 FAIL "$W/r.out")" "$(tail -5 "$W/r.out" | excerpt /dev/stdin)"
-	grep -q '^ok the program.s exit is reported with W' "$W/r.out" || problem "the session did not reach the program's exit"
+	grep -q "^ok the program's exit is reported with W" "$W/r.out" || problem "the session did not reach the program's exit"
 	expect_rc 3
 	finish
 }
 
+# Z0 on the exit syscall's function, hit, stepped off, removed: without gdb.
+case_gdb_kernel_raw_breakpoint() {
+	gdb_raw_need
+	need_kvmbox
+	prepare musl exit
+	local fn; fn=$(kernel_sym sys_exit_group) || fail "no sys_exit_group in $KERNEL"
+	gdb_vm_start ./exit 3
+	GDB_RAW_LIMIT=$LIMIT run_limited "$W/r" "$GDB_RAW" "$W/g.sock" breakpoint "$fn"
+	gdb_vm_wait
+	[ "$(rc "$W/r")" = 0 ] || problem "the raw client's checks failed: $(grep -m1 FAIL "$W/r.out")" "$(tail -5 "$W/r.out" | excerpt /dev/stdin)"
+	grep -q "^ok the program's exit is reported with W" "$W/r.out" || problem "the session did not reach the program's exit"
+	expect_rc 3
+	expect_out_is "exiting with 3 via exit"
+	finish
+}
+
 case_gdb_kernel_interrupt() {
-	gdb_need python3
+	gdb_raw_need
 	need_kvmbox
 	[ -f /bin/busybox ] || skip "no /bin/busybox on the host (apt-get install busybox-static)"
 	mkdir -p "$W/k" && cd "$W/k" || exit 1
 	cp /bin/busybox ./busybox
 	gdb_vm_start ./busybox sleep 1000
-	GDB_RAW_LIMIT=$LIMIT run_limited "$W/r" python3 "$ROOT/test/gdb/gdb_raw.py" "$W/g.sock" interrupt
+	GDB_RAW_LIMIT=$LIMIT run_limited "$W/r" "$GDB_RAW" "$W/g.sock" interrupt
 	gdb_vm_wait
 	[ "$(rc "$W/r")" = 0 ] || problem "the raw client's checks failed: $(grep -m1 FAIL "$W/r.out")"
 	expect_rc 137 # killed by the debugger: 128 + SIGKILL
@@ -141,6 +165,7 @@ case_gdb_cli_errors() {
 add gdb/kernel/session-musl kvm case_gdb_kernel_session musl
 add gdb/kernel/session-glibc kvm case_gdb_kernel_session glibc
 add gdb/kernel/bad-input kvm case_gdb_kernel_bad_input
+add gdb/kernel/raw-breakpoint kvm case_gdb_kernel_raw_breakpoint
 add gdb/kernel/interrupt kvm case_gdb_kernel_interrupt
 add gdb/kernel/tcp kvm case_gdb_kernel_tcp
 add gdb/cli-errors kvm case_gdb_cli_errors

@@ -19,6 +19,7 @@
 #include "gdb_kernel.h"
 #include "guest_mem.h"
 #include <boot.h>
+#include <regs.h>
 #include "kvm.h"
 #include "log.h"
 #include <errno.h>
@@ -665,27 +666,57 @@ struct gdb_target *gdb_kernel_init(struct vm *vm)
 }
 
 /*
- * Which debug-register hits does this host deliver for guest CPL0 code?
- * Measured on kvm_pvm: execution breakpoints yes, data watchpoints no (the
- * write happens, no #DB). So run three instructions on the boot vCPU before
- * the guest starts, from a free page mapped by the kernel half:
- *     mov %rax, (%rbx)  ; DR0: write watchpoint on (%rbx)
- *     nop               ; DR1: execution breakpoint here
- *     out %al, $0xe9    ; reached only if neither fired
- * and put the vCPU and the page back as they were.
+ * What does this host deliver for guest CPL0 code? Measured: on kvm_pvm
+ * execution breakpoints fire, data watchpoints do not, and an int3 under
+ * KVM_GUESTDBG_USE_SW_BP ends in KVM_EXIT_INTERNAL_ERROR; under QEMU's
+ * emulated SVM no debug register fires and the int3 is not intercepted (it
+ * goes to the guest's IDT). So, on the boot vCPU before the guest starts,
+ * from a free page the kernel half maps:
+ *     +0   mov %rax, (%rbx)  ; DR0: write watchpoint on (%rbx) = +64
+ *     +3   nop               ; DR1: execution breakpoint here
+ *     +4   out %al, $0xe9    ; reached only if neither fired
+ *     +8   int3              ; under USE_SW_BP: a debug exit, or ...
+ *     +32  out %al, $0xe9    ; ... the IDT's (at +256, every exception) handler
+ *                            ; (a GDT at +768 for its code selector)
+ * then put the vCPU (regs, sregs) and the page back as they were.
  */
 static void probe_debug_registers(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 	uint64_t gpa = vm->free_start;
-	uint8_t *page = guest_ptr_at(vm, gpa, 4096, __FILE__, __LINE__), saved[128];
+	uint8_t *page = guest_ptr_at(vm, gpa, 4096, __FILE__, __LINE__);
+	static uint8_t saved[4096];
 	struct kvm_regs regs, probe;
-	if (!page || gpa + 4096 > (1ull << 30) || __vcpu_ioctl(vcpu, KVM_GET_REGS, &regs) < 0)
+	struct kvm_sregs sregs, psregs;
+	if (!page || gpa + 4096 > (1ull << 30) || __vcpu_ioctl(vcpu, KVM_GET_REGS, &regs) < 0 ||
+	    __vcpu_ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
 		return;
 	static const uint8_t code[] = { 0x48, 0x89, 0x03, 0x90, 0xe6, 0xe9, 0x90, 0x90, 0xcc, 0xe6, 0xe9 };
 	memcpy(saved, page, sizeof(saved));
+	memset(page, 0, 4096);
 	memcpy(page, code, sizeof(code));
-	uint64_t va = KVMBOX_KERNEL_BASE + gpa;
+	uint64_t va = KVMBOX_KERNEL_BASE + gpa, handler = va + 32;
+	page[32] = 0xe6;
+	page[33] = 0xe9;
+	for (int v = 0; v < 32; v++) {  /* 64-bit interrupt gates (SDM vol. 3A 6.14.1) */
+		uint8_t *g = page + 256 + 16 * v;
+		g[0] = (uint8_t)handler;
+		g[1] = (uint8_t)(handler >> 8);
+		g[2] = KVMBOX_SEL_KCODE;
+		g[5] = 0x8e;
+		g[6] = (uint8_t)(handler >> 16);
+		g[7] = (uint8_t)(handler >> 24);
+		for (int k = 0; k < 4; k++)
+			g[8 + k] = (uint8_t)(handler >> (32 + 8 * k));
+	}
+	/* The guest fills its own GDT at boot: the gates need a kernel code descriptor now. */
+	static const uint64_t gdt[3] = { 0, 0x00af9a000000ffffull /* 0x08 code */, 0x00cf92000000ffffull };
+	memcpy(page + 768, gdt, sizeof(gdt));
+	psregs = sregs;
+	psregs.idt.base = va + 256;
+	psregs.idt.limit = 32 * 16 - 1;
+	psregs.gdt.base = va + 768;
+	psregs.gdt.limit = sizeof(gdt) - 1;
 	probe = regs;
 	probe.rip = va;
 	probe.rbx = va + 64;
@@ -695,11 +726,18 @@ static void probe_debug_registers(struct vcpu *vcpu)
 	dbg.arch.debugreg[1] = va + 3;
 	dbg.arch.debugreg[7] = (2u << 0) | (1u << 16) | (2u << 18) |  /* DR0: write, 8 bytes */
 			       (2u << 2);                            /* DR1: execute */
+	bool broken = false;
+	if (__vcpu_ioctl(vcpu, KVM_SET_SREGS, &psregs) < 0)
+		goto restore;
 	for (int round = 0; round < 2; round++) {
 		if (__vcpu_ioctl(vcpu, KVM_SET_REGS, &probe) < 0 || __vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg) < 0 ||
 		    __vcpu_ioctl(vcpu, KVM_RUN, NULL) < 0)
 			break;
 		struct kvm_run *run = vcpu->run;
+		info("gdb: debug-register probe %d: %s, exception %u, pc 0x%llx, dr6 0x%llx", round,
+		     kvm_exit_reason_name(run->exit_reason), run->debug.arch.exception,
+		     (unsigned long long)run->debug.arch.pc, (unsigned long long)run->debug.arch.dr6);
+		broken |= run->exit_reason == KVM_EXIT_SHUTDOWN;
 		if (run->exit_reason != KVM_EXIT_DEBUG)
 			break;
 		if (run->debug.arch.dr6 & 1)
@@ -712,17 +750,27 @@ static void probe_debug_registers(struct vcpu *vcpu)
 		}
 		break;
 	}
-	/* int3 at +8 under KVM_GUESTDBG_USE_SW_BP: a debug exit, or (kvm_pvm) an internal error. */
 	struct kvm_guest_debug sw = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP };
 	probe.rip = va + 8;
-	if (__vcpu_ioctl(vcpu, KVM_SET_REGS, &probe) == 0 && __vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &sw) == 0 &&
-	    __vcpu_ioctl(vcpu, KVM_RUN, NULL) == 0)
-		gk.sw_bp = vcpu->run->exit_reason == KVM_EXIT_DEBUG && vcpu->run->debug.arch.exception == 3 &&
-			   vcpu->run->debug.arch.pc == va + 8;
+	if (!broken && __vcpu_ioctl(vcpu, KVM_SET_REGS, &probe) == 0 && __vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &sw) == 0 &&
+	    __vcpu_ioctl(vcpu, KVM_RUN, NULL) == 0) {
+		struct kvm_run *run = vcpu->run;
+		info("gdb: int3 probe: %s, exception %u, pc 0x%llx (int3 at 0x%llx)", kvm_exit_reason_name(run->exit_reason),
+		     run->debug.arch.exception, (unsigned long long)run->debug.arch.pc, (unsigned long long)(va + 8));
+		broken |= run->exit_reason == KVM_EXIT_SHUTDOWN;
+		gk.sw_bp = run->exit_reason == KVM_EXIT_DEBUG && run->debug.arch.exception == 3 &&
+			   run->debug.arch.pc == va + 8;
+	}
+restore:;
 	struct kvm_guest_debug off = { 0 };
 	__vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, &off);
-	__vcpu_ioctl(vcpu, KVM_SET_REGS, &regs);
+	vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs);
+	vcpu_ioctl(vcpu, KVM_SET_REGS, &regs);
 	memcpy(page, saved, sizeof(saved));
+	/* A shutdown resets the vCPU (SVM reinitialises the VMCB): it cannot be trusted to boot. */
+	if (broken)
+		die(EXIT_VMM_ERROR, "gdb: probing the host's guest debugging shut the vCPU down; "
+		    "kernel mode cannot run on this host");
 	info("gdb: on this host execution breakpoints %s, data watchpoints %s, KVM's int3 breakpoints %s",
 	     gk.hw_exec ? "fire" : "do not fire", gk.hw_data ? "fire" : "do not fire", gk.sw_bp ? "work" : "do not work");
 }

@@ -446,11 +446,11 @@ static enum gdb_action breakpoint(struct gdb_session *s, const char *p, bool ins
 	if (!parse_hex(&p, &type) || !expect(&p, ',') || !parse_hex(&p, &addr) || !expect(&p, ',') ||
 	    !parse_hex(&p, &kind) || (*p && *p != ';'))
 		return error(r, EINVAL);
+	if (kind == 0 || kind > 8)
+		return error(r, EINVAL);
 	static const unsigned need[] = { GDB_CAP_SW_BREAK, GDB_CAP_HW_BREAK, GDB_CAP_WATCH, GDB_CAP_WATCH, GDB_CAP_WATCH };
 	if (type > 4 || !(s->caps & need[type]))
 		return GDB_SEND_REPLY;
-	if (kind == 0 || kind > 8)
-		return error(r, EINVAL);
 	if (!current(s, &t))
 		return error(r, ESRCH);
 	int (*op)(void *, struct gdb_tid, enum gdb_bp_type, uint64_t, int) =

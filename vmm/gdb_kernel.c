@@ -47,6 +47,11 @@ struct kvcpu {
 	enum gdb_resume_kind action;
 	bool stepping_over;        /* an internal step over a breakpoint at rip */
 	struct swbp *lifted;       /* an int3 taken out for the step at its address */
+	/* Paravirtual stops (HC_STOP from the guest's #BP/#DB handler): */
+	struct kvmbox_user_regs *pv_frame; /* the trapped frame, while parked in the hypercall */
+	struct swbp *pv_lifted;    /* an int3 out of the way for a TF step */
+	bool pv_continue;          /* ... after which the vCPU goes on */
+	bool pv_stepping;          /* a TF step gdb asked for */
 };
 
 struct slot {
@@ -79,6 +84,7 @@ static struct {
 	struct slot dr[NUM_DR];
 	bool blockirq, sw_bp;
 	bool hw_exec, hw_data;     /* probed: debug-register breakpoints / watchpoints fire */
+	bool pv_bp;                /* neither: int3 through the guest kernel's own #BP handler */
 	bool exited, exit_told;
 	int exit_status;
 } gk = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .evfd = -1 };
@@ -275,11 +281,91 @@ void gdb_kernel_guest_exit(int status)
 	pthread_mutex_unlock(&gk.lock);
 }
 
+/*
+ * HC_STOP with KVMBOX_EV_KERNEL_BREAKPOINT (guest/kernel/kdebug.c): the
+ * guest's #BP or #DB handler reports a trap in the kernel with its frame.
+ * The vCPU parks right here, inside the hypercall, with the frame standing
+ * in for its registers; on resume the frame goes back with rip on the
+ * breakpoint and TF set when a step is due (the int3 lifted for it).
+ */
+#define RFLAGS_TF (1ull << 8)
+
+bool gdb_kernel_pv_stop(struct vcpu *vcpu, struct kvmbox_hc_stop *a)
+{
+	if (a->stop.event != KVMBOX_EV_KERNEL_BREAKPOINT)
+		return false;
+	a->ret = -ENOSYS;  /* no kernel-mode debugger: the trap is the kernel's fault */
+	if (!__atomic_load_n(&gk.enabled, __ATOMIC_ACQUIRE))
+		return true;
+	struct kvcpu *c = &gk.cpu[vcpu->id];
+	struct kvmbox_user_regs *f = &a->regs;
+	bool step_trap = a->stop.si_code != 0x80;
+	pthread_mutex_lock(&gk.lock);
+	if (!gk.session) {
+		/* A step gdb asked for before it detached: the kernel never sets TF itself. */
+		if (step_trap && (f->rflags & RFLAGS_TF)) {
+			f->rflags &= ~RFLAGS_TF;
+			a->ret = 0;
+		}
+		pthread_mutex_unlock(&gk.lock);
+		return true;
+	}
+	a->ret = 0;
+	if (c->pv_lifted && step_trap) {
+		if (c->pv_lifted->used)
+			swbp_poke(c->pv_lifted, true);
+		c->pv_lifted = NULL;
+		f->rflags &= ~RFLAGS_TF;
+		if (c->pv_continue) {  /* stepped off a breakpoint: go on */
+			c->pv_continue = false;
+			pthread_mutex_unlock(&gk.lock);
+			return true;
+		}
+	} else if (c->pv_stepping && step_trap) {
+		f->rflags &= ~RFLAGS_TF;
+	}
+	c->pv_stepping = false;
+	struct gdb_stop st = { .kind = GDB_STOP_SIGNAL, .tid = { 1, vcpu->id + 1 }, .signo = SIGTRAP_ };
+	if (!step_trap && swbp_at(f->rip - 1)) {
+		f->rip--;  /* gdb wants rip on the breakpoint (swbreak) */
+		st.reason = GDB_STOP_REASON_SWBREAK;
+	}
+	c->stop = st;
+	c->have_stop = true;
+	c->action = GDB_RESUME_STOPPED;
+	c->pv_frame = f;
+	if (!gk.stop_all) {
+		gk.stop_all = true;
+		kick_all();
+		notify();
+	}
+	c->parked = true;
+	pthread_cond_broadcast(&gk.cond);
+	while (gk.stop_all && !gk.exited)
+		pthread_cond_wait(&gk.cond, &gk.lock);
+	c->parked = false;
+	c->pv_frame = NULL;
+	if (gk.session && c->action != GDB_RESUME_STOPPED) {
+		struct swbp *b = swbp_at(f->rip);
+		if (b) {
+			swbp_poke(b, false);
+			c->pv_lifted = b;
+			c->pv_continue = c->action == GDB_RESUME_CONTINUE;
+			f->rflags |= RFLAGS_TF;
+		} else if (c->action == GDB_RESUME_STEP) {
+			c->pv_stepping = true;
+			f->rflags |= RFLAGS_TF;
+		}
+	}
+	pthread_mutex_unlock(&gk.lock);
+	return true;
+}
+
 /* ---- the target operations (gdb thread) ----------------------------------- */
 
 static unsigned k_caps(void *ctx)
 {
-	return (gk.hw_exec || gk.sw_bp ? GDB_CAP_SW_BREAK : 0) | (gk.hw_exec ? GDB_CAP_HW_BREAK : 0) |
+	return (gk.hw_exec || gk.sw_bp || gk.pv_bp ? GDB_CAP_SW_BREAK : 0) | (gk.hw_exec ? GDB_CAP_HW_BREAK : 0) |
 	       (gk.hw_data ? GDB_CAP_WATCH : 0);
 }
 
@@ -298,6 +384,28 @@ static int k_thread_alive(void *ctx, struct gdb_tid t)
 	return cpu_of(t) && !gk.exited ? 0 : -ESRCH;
 }
 
+static void frame_to_kvm(const struct kvmbox_user_regs *f, struct kvm_regs *kr, struct kvm_sregs *ks)
+{
+	kr->rax = f->rax; kr->rbx = f->rbx; kr->rcx = f->rcx; kr->rdx = f->rdx;
+	kr->rsi = f->rsi; kr->rdi = f->rdi; kr->rbp = f->rbp; kr->rsp = f->rsp;
+	kr->r8 = f->r8; kr->r9 = f->r9; kr->r10 = f->r10; kr->r11 = f->r11;
+	kr->r12 = f->r12; kr->r13 = f->r13; kr->r14 = f->r14; kr->r15 = f->r15;
+	kr->rip = f->rip;
+	kr->rflags = f->rflags;
+	ks->cs.selector = (uint16_t)f->cs;
+	ks->ss.selector = (uint16_t)f->ss;
+}
+
+static void kvm_to_frame(const struct kvm_regs *kr, struct kvmbox_user_regs *f)
+{
+	f->rax = kr->rax; f->rbx = kr->rbx; f->rcx = kr->rcx; f->rdx = kr->rdx;
+	f->rsi = kr->rsi; f->rdi = kr->rdi; f->rbp = kr->rbp; f->rsp = kr->rsp;
+	f->r8 = kr->r8; f->r9 = kr->r9; f->r10 = kr->r10; f->r11 = kr->r11;
+	f->r12 = kr->r12; f->r13 = kr->r13; f->r14 = kr->r14; f->r15 = kr->r15;
+	f->rip = kr->rip;
+	f->rflags = kr->rflags;
+}
+
 static int k_get_regs(void *ctx, struct gdb_tid t, struct gdb_regs *r)
 {
 	struct kvcpu *c = cpu_of(t);
@@ -309,6 +417,8 @@ static int k_get_regs(void *ctx, struct gdb_tid t, struct gdb_regs *r)
 	if (__vcpu_ioctl(c->vcpu, KVM_GET_REGS, &kr) < 0 || __vcpu_ioctl(c->vcpu, KVM_GET_SREGS, &ks) < 0 ||
 	    __vcpu_ioctl(c->vcpu, KVM_GET_FPU, &fpu) < 0)
 		return -errno;
+	if (c->pv_frame)
+		frame_to_kvm(c->pv_frame, &kr, &ks);
 	memset(r, 0, sizeof(*r));
 	r->rax = kr.rax; r->rbx = kr.rbx; r->rcx = kr.rcx; r->rdx = kr.rdx;
 	r->rsi = kr.rsi; r->rdi = kr.rdi; r->rbp = kr.rbp; r->rsp = kr.rsp;
@@ -368,6 +478,11 @@ static int k_set_regs(void *ctx, struct gdb_tid t, const struct gdb_regs *r)
 	for (int i = 0; i < 8; i++)
 		memcpy(fpu.fpr[i], fx + 32 + 16 * i, 16);
 	memcpy(fpu.xmm, fx + 160, 256);
+	if (c->pv_frame) {  /* the trapped frame is what resumes */
+		kvm_to_frame(&kr, c->pv_frame);
+		if (__vcpu_ioctl(c->vcpu, KVM_GET_REGS, &kr) < 0)
+			return -errno;
+	}
 	if (__vcpu_ioctl(c->vcpu, KVM_SET_REGS, &kr) < 0 || __vcpu_ioctl(c->vcpu, KVM_SET_SREGS, &ks) < 0 ||
 	    __vcpu_ioctl(c->vcpu, KVM_SET_FPU, &fpu) < 0)
 		return -errno;
@@ -432,7 +547,7 @@ static int k_insert_bp(void *ctx, struct gdb_tid t, enum gdb_bp_type type, uint6
 	/* What the host cannot deliver is refused now, not left to never fire. */
 	if ((type == GDB_BP_WRITE || type == GDB_BP_ACCESS) && !gk.hw_data)
 		return -EOPNOTSUPP;
-	if (type == GDB_BP_SW && gk.sw_bp) {
+	if (type == GDB_BP_SW && (gk.sw_bp || gk.pv_bp)) {
 		struct kvcpu *c = cpu_of(t);
 		struct kvm_sregs ks;
 		uint64_t gpa;
@@ -472,7 +587,7 @@ static int k_remove_bp(void *ctx, struct gdb_tid t, enum gdb_bp_type type, uint6
 {
 	if (type == GDB_BP_READ)
 		return -EOPNOTSUPP;
-	if (type == GDB_BP_SW && gk.sw_bp) {
+	if (type == GDB_BP_SW && (gk.sw_bp || gk.pv_bp)) {
 		struct swbp *b = swbp_at(addr);
 		if (!b)
 			return -ENOENT;
@@ -594,6 +709,8 @@ static void release(void)
 		gk.cpu[i].have_stop = false;
 		gk.cpu[i].stepping_over = false;
 		gk.cpu[i].lifted = NULL;
+		gk.cpu[i].pv_lifted = NULL;  /* its byte is restored above */
+		gk.cpu[i].pv_continue = gk.cpu[i].pv_stepping = false;
 	}
 	gk.stop_all = false;
 	pthread_cond_broadcast(&gk.cond);
@@ -626,7 +743,8 @@ static int k_monitor(void *ctx, const char *cmd, char *out, size_t outsz)
 			 "hardware breakpoints: %s\n"
 			 "watchpoints: %s\n"
 			 "single-step: yes%s\n", gk.ncpu,
-			 gk.sw_bp ? "yes, int3 reported by KVM" : gk.hw_exec ? "yes, in the 4 debug registers (KVM's int3 breakpoints fail here)" : "no",
+			 gk.sw_bp ? "yes, int3 reported by KVM" :
+			 gk.pv_bp ? "yes, int3 reported by the guest kernel's #BP handler (paravirtual)" : gk.hw_exec ? "yes, in the 4 debug registers (KVM's int3 breakpoints fail here)" : "no",
 			 gk.hw_exec ? "yes, in the 4 debug registers" : "no (the host does not deliver them)",
 			 gk.hw_data ? "yes, in the 4 debug registers" : "no (the host does not deliver them for guest kernel code)",
 			 gk.blockirq ? ", interrupts blocked while stepping" : "");
@@ -767,6 +885,12 @@ restore:;
 	vcpu_ioctl(vcpu, KVM_SET_SREGS, &sregs);
 	vcpu_ioctl(vcpu, KVM_SET_REGS, &regs);
 	memcpy(page, saved, sizeof(saved));
+	/* Neither KVM's int3 nor debug registers: the guest kernel reports its own int3s.
+	   KVMBOX_GDB_PV_BREAKPOINTS=1 chooses that path anyway (to test it on any host). */
+	const char *pv = getenv("KVMBOX_GDB_PV_BREAKPOINTS");
+	if (pv && !strcmp(pv, "1"))
+		gk.sw_bp = gk.hw_exec = false;
+	gk.pv_bp = !gk.sw_bp && !gk.hw_exec;
 	/* A shutdown resets the vCPU (SVM reinitialises the VMCB): it cannot be trusted to boot. */
 	if (broken)
 		die(EXIT_VMM_ERROR, "gdb: probing the host's guest debugging shut the vCPU down; "

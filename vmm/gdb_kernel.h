@@ -20,6 +20,10 @@ void gdb_kernel_add_vcpu(struct vcpu *vcpu);
 void gdb_kernel_before_run(struct vcpu *vcpu);
 /* vCPU thread, on KVM_EXIT_DEBUG: true if it was the debugger's. */
 bool gdb_kernel_debug_exit(struct vcpu *vcpu);
+/* vCPU thread, from HC_STOP: handles KVMBOX_EV_KERNEL_BREAKPOINT (the guest
+   kernel's own int3/step trap, guest/kernel/kdebug.c); false for other events. */
+struct kvmbox_hc_stop;
+bool gdb_kernel_pv_stop(struct vcpu *vcpu, struct kvmbox_hc_stop *a);
 /* Any thread, before the VMM exits with the guest's status: reports the
    exit to gdb (W packet) and returns once gdb has been told. */
 void gdb_kernel_guest_exit(int status);

@@ -383,6 +383,8 @@ static void hc_shared_page(struct vcpu *vcpu, void *arg)
 static void hc_stop(struct vcpu *vcpu, void *arg)
 {
 	struct kvmbox_hc_stop *a = arg;
+	if (gdb_kernel_pv_stop(vcpu, a))  /* a trap in the guest kernel itself: kernel mode's */
+		return;
 	/* No debugger attached: every stop is answered with "resume, no signal". */
 	memset(&a->cmd, 0, sizeof(a->cmd));
 	a->cmd.op = KVMBOX_CMD_RESUME;

@@ -7,6 +7,8 @@
 #include "signal.h"
 #include "virtio_drv.h"
 
+bool kernel_debug_trap(struct trap_frame *tf, unsigned vector); /* kdebug.c */
+
 static const char *const trap_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
 	"#BR bound range", "#UD invalid opcode", "#NM device not available",
@@ -64,6 +66,11 @@ void trap(struct trap_frame *tf, unsigned vector)
 		return;
 	}
 	uint64_t err = tf->orig_rax;
+	/* int3 / single-step in the kernel: the kernel-mode debugger's, if one is attached (kdebug.c). */
+	if (!(tf->cs & 3) && (vector == 3 || vector == 1) && kernel_debug_trap(tf, vector)) {
+		tf->orig_rax = err;
+		return;
+	}
 	if (!(tf->cs & 3)) {
 		const char *name = vector < 32 && trap_names[vector] ? trap_names[vector] : "interrupt";
 		panic_trap(tf, vector, err, "kernel fault: %s (vector %u, error code %#lx) at rip %lx, cr2 %lx",

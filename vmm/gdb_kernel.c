@@ -717,11 +717,14 @@ static void release(void)
 	pthread_mutex_unlock(&gk.lock);
 }
 
+/* The VM is the process: it ends (128 + SIGKILL) once the stub has answered
+   (vKill wants its OK) and the session is over, in k_session_end. */
+static bool killed;
+
 static int k_kill(void *ctx, int64_t pid)
 {
-	/* The VM is the process: gone with the VMM, as if killed (128 + SIGKILL). */
-	info("gdb: killed by the debugger");
-	exit(128 + 9);
+	killed = true;
+	return 0;
 }
 
 static int k_detach(void *ctx, int64_t pid)
@@ -732,6 +735,10 @@ static int k_detach(void *ctx, int64_t pid)
 
 static void k_session_end(void *ctx)
 {
+	if (killed) {
+		info("gdb: killed by the debugger");
+		exit(128 + 9);
+	}
 	release();
 }
 

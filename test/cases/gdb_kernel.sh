@@ -116,6 +116,26 @@ case_gdb_kernel_interrupt() {
 	finish
 }
 
+# kill ends the VM (137) after gdb got its answer; detach lets the program finish.
+case_gdb_kernel_kill_detach() { # kill|detach
+	gdb_need gdb
+	need_kvmbox
+	prepare musl exit
+	gdb_vm_start ./exit 3
+	gdb_batch 'break sys_exit_group' 'continue' "$1"
+	gdb_vm_wait
+	gdb_out_has '^Breakpoint 1, sys_exit_group \(status=3\)'
+	if [ "$1" = kill ]; then
+		gdb_out_has '^\[Inferior 1 \(Remote target\) killed\]$'
+		expect_rc 137
+	else
+		gdb_out_has '^\[Inferior 1 \(Remote target\) detached\]$'
+		expect_rc 3
+		expect_out_is "exiting with 3 via exit"
+	fi
+	finish
+}
+
 # gdb through tcp, on a port the kernel picks (tcp::0), named on stderr.
 case_gdb_kernel_tcp() {
 	gdb_need gdb
@@ -168,6 +188,8 @@ add gdb/kernel/bad-input kvm case_gdb_kernel_bad_input
 add gdb/kernel/raw-breakpoint kvm case_gdb_kernel_raw_breakpoint
 add gdb/kernel/interrupt kvm case_gdb_kernel_interrupt
 add gdb/kernel/tcp kvm case_gdb_kernel_tcp
+add gdb/kernel/kill kvm case_gdb_kernel_kill_detach kill
+add gdb/kernel/detach kvm case_gdb_kernel_kill_detach detach
 add gdb/cli-errors kvm case_gdb_cli_errors
 
 # The libFuzzer target over framing and packet parsing (test/fuzz/fuzz_gdb.c),

@@ -116,6 +116,33 @@ case_gdb_kernel_interrupt() {
 	finish
 }
 
+# The target description as gdb reads it: fs_base, gs_base, orig_rax, eflags
+# flags, x87 and SSE registers; writes (P/G) read back, also the FPU state.
+case_gdb_kernel_registers() {
+	gdb_need gdb
+	need_kvmbox
+	prepare musl exit
+	gdb_vm_start ./exit 3
+	gdb_batch 'info registers fs_base gs_base orig_rax eflags cs' 'p $st7' 'p $fctrl' \
+		'set $rbx = 0x1234abcd' 'p/x $rbx' 'set var $xmm15.uint128 = 77' 'p $xmm15.uint128' \
+		'set $fs_base = 0x5000' 'p/x $fs_base' 'p/x $pc' 'continue'
+	gdb_vm_wait
+	gdb_out_has '^fs_base +0x0 +0$'
+	gdb_out_has '^gs_base +0x[0-9a-f]{8,} '
+	gdb_out_has '^orig_rax +0xffffffffffffffff +-1$'
+	gdb_out_has '^eflags +0x2 +\[ \]$'
+	gdb_out_has '^cs +0x8 +8$'
+	gdb_out_has '^\$1 = 0$'
+	gdb_out_has '^\$3 = 0x1234abcd$'
+	gdb_out_has '^\$4 = 77$'
+	gdb_out_has '^\$5 = 0x5000$'
+	gdb_out_has '^\$6 = 0x[0-9a-f]+$'
+	# The writes were real: the kernel (entry point, rbx and fs_base unused there) still runs the program.
+	gdb_out_has 'exited with code 03\]$'
+	expect_rc 3
+	finish
+}
+
 # kill ends the VM (137) after gdb got its answer; detach lets the program finish.
 case_gdb_kernel_kill_detach() { # kill|detach
 	gdb_need gdb
@@ -188,6 +215,7 @@ add gdb/kernel/bad-input kvm case_gdb_kernel_bad_input
 add gdb/kernel/raw-breakpoint kvm case_gdb_kernel_raw_breakpoint
 add gdb/kernel/interrupt kvm case_gdb_kernel_interrupt
 add gdb/kernel/tcp kvm case_gdb_kernel_tcp
+add gdb/kernel/registers kvm case_gdb_kernel_registers
 add gdb/kernel/kill kvm case_gdb_kernel_kill_detach kill
 add gdb/kernel/detach kvm case_gdb_kernel_kill_detach detach
 add gdb/cli-errors kvm case_gdb_cli_errors

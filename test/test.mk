@@ -78,7 +78,7 @@ endif
 .PHONY: fuzz-gdb
 fuzz-gdb: deps $(GDB_FUZZ)
 	$(Q)mkdir -p $(BUILD)/fuzz-gdb-corpus
-	$(Q)$(GDB_FUZZ) -max_total_time=$${FUZZ_GDB_SECONDS:-600} -print_final_stats=1 \
+	$(Q)$(GDB_FUZZ) -max_total_time=$${FUZZ_GDB_SECONDS:-600} -max_len=20000 -print_final_stats=1 \
 		$(BUILD)/fuzz-gdb-corpus test/fuzz/gdb-corpus
 
 # The raw gdb protocol client of the gdb stub's tests: static, so it also

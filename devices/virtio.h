@@ -24,6 +24,8 @@
  * In ops->notify(dev, q): while ((r = virtq_pop(&dev->queues[q].vq, &chain)) > 0)
  * { ...; virtq_push(...); }  if (r < 0) virtio_device_fail(dev, "%s", vq->error);
  * then virtio_queue_interrupt(dev, q) and loop while virtq_enable_notify().
+ * With EVENT_IDX (always offered) a device that never calls
+ * virtq_enable_notify on a queue gets exactly one notification for it.
  */
 #ifndef DEVICES_VIRTIO_H
 #define DEVICES_VIRTIO_H

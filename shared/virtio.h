@@ -110,4 +110,45 @@ static inline int virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t ol
 /* ---- virtio-console (spec 5.3) ---- */
 #define VIRTIO_CONSOLE_F_SIZE      0
 #define VIRTIO_CONSOLE_F_MULTIPORT 1
+
+/* Device configuration (5.3.4). */
+struct virtio_console_config {
+	uint16_t cols;
+	uint16_t rows;
+	uint32_t max_nr_ports;
+	uint32_t emerg_wr;
+};
+KVMBOX_ASSERT_SIZE(struct virtio_console_config, 12);
+
+/*
+ * Queues with MULTIPORT (5.3.2): port 0 receiveq/transmitq, then the
+ * control receiveq/transmitq, then ports 1.. two by two.
+ */
+#define VIRTIO_CONSOLE_CTRL_RX 2
+#define VIRTIO_CONSOLE_CTRL_TX 3
+static inline unsigned virtio_console_rxq(unsigned port) { return port ? 2 + 2 * port : 0; }
+static inline unsigned virtio_console_txq(unsigned port) { return port ? 3 + 2 * port : 1; }
+
+/* Control messages (5.3.6.2). */
+struct virtio_console_control {
+	uint32_t id;     /* port number */
+	uint16_t event;
+	uint16_t value;
+};
+KVMBOX_ASSERT_SIZE(struct virtio_console_control, 8);
+#define VIRTIO_CONSOLE_DEVICE_READY 0
+#define VIRTIO_CONSOLE_DEVICE_ADD   1
+#define VIRTIO_CONSOLE_DEVICE_REMOVE 2
+#define VIRTIO_CONSOLE_PORT_READY   3
+#define VIRTIO_CONSOLE_CONSOLE_PORT 4
+#define VIRTIO_CONSOLE_RESIZE       5   /* followed by struct virtio_console_resize */
+#define VIRTIO_CONSOLE_PORT_OPEN    6   /* value 0: the host side closed (our stdin EOF, a closed stdout) */
+#define VIRTIO_CONSOLE_PORT_NAME    7
+struct virtio_console_resize {
+	uint16_t cols;
+	uint16_t rows;
+};
+
+/* kvmbox's ports: the program's stdin, stdout and stderr, backed by kvmbox's own fds 0, 1, 2. */
+#define KVMBOX_CONSOLE_PORTS 3
 #endif

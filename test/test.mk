@@ -22,7 +22,7 @@ $(eval $(call unit_test,test_cpio,guest/lib/pure/cpio.c))
 $(eval $(call unit_test,test_fdt,vmm/fdt.c guest/lib/pure/fdt_prop.c,-lfdt))
 $(eval $(call unit_test,test_guest_mem,vmm/guest_mem.c,-lfdt))
 $(eval $(call unit_test,test_gdb_framing,vmm/gdb_framing.c))
-$(eval $(call unit_test,test_virtq,devices/virtqueue.c devices/virtio.c devices/virtio_mmio.c devices/virtio_rng.c vmm/guest_mem.c,-lpthread))
+$(eval $(call unit_test,test_virtq,devices/virtqueue.c devices/virtio.c devices/virtio_mmio.c devices/virtio_rng.c devices/virtio_console.c vmm/guest_mem.c,-lpthread))
 
 # libFuzzer target for the descriptor-chain walker (clang, libclang-rt-14-dev):
 # a short run is the test case fuzz/virtq-short, `make fuzz-virtq` the long one.

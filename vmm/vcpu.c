@@ -103,9 +103,21 @@ static void fatal_exit(struct vcpu *vcpu, const char *fmt, ...)
 	exit(EXIT_VMM_ERROR);
 }
 
+/* Exits to the VMM by kind, for --verbose (the cost ioeventfd/irqfd avoid). */
+static uint64_t exits_io, exits_mmio, exits_other;
+
+static void report_exits(void)
+{
+	info("vCPU exits to the VMM: %llu (port I/O %llu, MMIO %llu, other %llu)",
+	     (unsigned long long)(exits_io + exits_mmio + exits_other), (unsigned long long)exits_io,
+	     (unsigned long long)exits_mmio, (unsigned long long)exits_other);
+}
+
 void vcpu_run(struct vcpu *vcpu, const struct run_options *o)
 {
 	struct kvm_run *run = vcpu->run;
+	if (log_verbose)
+		atexit(report_exits);
 	if (o->timeout > 0)
 		start_timeout(vcpu, o->timeout);
 	if (o->count_cpl0)
@@ -123,6 +135,12 @@ void vcpu_run(struct vcpu *vcpu, const struct run_options *o)
 			}
 			die(EXIT_VMM_ERROR, "KVM_RUN failed: %s", strerror(errno));
 		}
+		if (run->exit_reason == KVM_EXIT_IO)
+			exits_io++;
+		else if (run->exit_reason == KVM_EXIT_MMIO)
+			exits_mmio++;
+		else
+			exits_other++;
 		switch (run->exit_reason) {
 		case KVM_EXIT_IO:
 			handle_io(vcpu);

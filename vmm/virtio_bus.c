@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "devices/virtio_mmio.h"
+#include "devices/virtio_console.h"
 #include "devices/virtio_rng.h"
 #include "guest_mem.h"
 #include "io_thread.h"
@@ -129,6 +130,10 @@ void virtio_bus_create(struct vm *vm, struct fdt_params *fp)
 	if (!rng)
 		die(EXIT_VMM_ERROR, "out of memory");
 	add_device(vm, rng);
+	struct virtio_device *console = virtio_console_create(vm);
+	if (!console)
+		die(EXIT_VMM_ERROR, "out of memory");
+	add_device(vm, console);
 	route_interrupts(vm);
 	fp->virtio = fdt_nodes;
 	fp->nr_virtio = nr_slots;

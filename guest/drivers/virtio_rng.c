@@ -18,15 +18,18 @@ struct rng_req {
 };
 
 /* Interrupt: complete the requests the device filled; waiters sleep on the device. */
-static void rng_used(struct virtio_dev *d)
+static bool rng_used(struct virtio_dev *d)
 {
 	struct rng_req *r;
 	uint32_t len;
+	bool any = false;
 	while ((r = vq_get_used(&d->vqs[0], &len))) {
 		r->len = len;
 		r->done = true;
+		any = true;
 	}
 	wakeup(d);
+	return any;
 }
 
 /* Lazily, at the first request: the device from the device tree, initialized (3.1.1). */

@@ -1,14 +1,18 @@
 /*
  * The console: fds 0, 1 and 2, /dev/console and /dev/tty. Zero copy: the
- * user's buffers become guest-physical segments (user_segs) that the VMM
- * reads or fills in one CONSOLE_WRITE/CONSOLE_READ hypercall per up to
- * KVMBOX_CONSOLE_MAX_SEGS segments (a whole writev in one exit when it fits).
+ * user's buffers become guest-physical segments (user_segs) that the
+ * virtio-console device (drivers/virtio_console.c: stdin, stdout and stderr
+ * as separate ports) writes to the host, up to KVMBOX_CONSOLE_MAX_SEGS
+ * segments per descriptor chain. Without the device (no local APIC), the
+ * VMM reads or fills them in one CONSOLE_WRITE/CONSOLE_READ hypercall
+ * per chain's worth instead (a whole writev in one exit when it fits).
  */
 #include <errno.h>
 #include <fs.h>
 #include <lib.h>
 #include <platform.h>
 #include <uaccess.h>
+#include <vconsole.h>
 #include "../lib/pure/fsutil.h"
 
 struct inode console_inode = {
@@ -37,6 +41,11 @@ bool console_wait_input(uint64_t timeout_ns)
 unsigned console_poll(struct file *f, struct poll_table *pt)
 {
 	unsigned m = POLLOUT | POLLWRNORM;
+	if (vcons_ready()) {
+		if (!pt || (pt->events & (POLLIN | POLLRDNORM)))
+			m |= vcons_poll_in(pt);
+		return m;
+	}
 	/* Ask the VMM only when input is of interest. */
 	if (!pt || (pt->events & (POLLIN | POLLRDNORM))) {
 		if (console_wait_input(0))
@@ -72,6 +81,9 @@ static int console_read_wait(struct file *f)
 
 ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write)
 {
+	bool virtio = vcons_ready();
+	if (!write && virtio)
+		return vcons_read(iov, cnt, f->flags & O_NONBLOCK);
 	if (!write) {
 		int r = console_read_wait(f);
 		if (r)
@@ -109,6 +121,13 @@ ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write
 		}
 		if (nr == 0)
 			break;
+		if (virtio) {
+			ssize_t n = vcons_write(f->console_fd, hc->segs, nr);
+			if (n < 0)
+				return total ? total : n;
+			total += n;
+			continue; /* the device takes all of it */
+		}
 		hc->ret = 0;
 		hc->done = 0;
 		hc->fd = write ? f->console_fd : 0;
@@ -128,6 +147,8 @@ ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write
 
 ssize_t console_write_segs(struct file *f, const struct kvmbox_seg *segs, unsigned nr)
 {
+	if (vcons_ready())
+		return vcons_write(f->console_fd, segs, nr);
 	uint32_t cpu = this_cpu()->cpu;
 	BUG_ON(cpu >= CONSOLE_CPUS || nr > KVMBOX_CONSOLE_MAX_SEGS);
 	struct kvmbox_hc_console *hc = &hc_args[cpu];
@@ -190,6 +211,9 @@ long console_ioctl(struct file *f, unsigned long cmd, uint64_t arg)
 	case TCSETSF:
 		return copy_from_user(&termios, arg, sizeof(termios));
 	case TIOCGWINSZ:
+		/* The host terminal's size when the device reported one (VIRTIO_CONSOLE_RESIZE). */
+		if (vcons_ready())
+			vcons_winsize(&winsize.ws_row, &winsize.ws_col);
 		return copy_to_user(arg, &winsize, sizeof(winsize));
 	case TIOCSWINSZ:
 		return copy_from_user(&winsize, arg, sizeof(winsize));
@@ -206,7 +230,7 @@ long console_ioctl(struct file *f, unsigned long cmd, uint64_t arg)
 		return copy_from_user(&pgrp, arg, sizeof(pgrp));
 	}
 	case FIONREAD: {
-		int32_t n = 0;
+		int32_t n = vcons_ready() ? vcons_nread() : 0;
 		return copy_to_user(arg, &n, sizeof(n));
 	}
 	case TIOCSCTTY:

@@ -22,7 +22,7 @@ struct vq {
 	struct virtq_desc *desc;
 	struct virtq_avail *avail;
 	struct virtq_used *used;
-	void *token[VQ_MAX_SIZE]; /* per chain head: the caller's request */
+	void **token;             /* per chain head: the caller's request (num entries) */
 };
 
 struct virtio_dev {
@@ -35,8 +35,8 @@ struct virtio_dev {
 	bool broken;              /* the device asked for a reset: no more requests */
 	unsigned nr_vqs;
 	struct vq *vqs;
-	/* Called from the interrupt handler for a used-buffer notification. */
-	void (*used)(struct virtio_dev *d);
+	/* Called from the interrupt handler: consume used buffers; true if there were any. */
+	bool (*used)(struct virtio_dev *d);
 	void *priv;
 };
 
@@ -54,7 +54,7 @@ struct virtio_dev *virtio_find(uint32_t device_id);
  * DRIVER_OK. 0, or -ENODEV with the device marked FAILED.
  */
 int virtio_init(struct virtio_dev *d, uint64_t wanted, unsigned nr_vqs, uint16_t queue_size,
-		void (*used)(struct virtio_dev *d));
+		bool (*used)(struct virtio_dev *d));
 
 /*
  * Post a chain: device-readable segments out[0, n_out) then device-writable

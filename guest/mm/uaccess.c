@@ -108,12 +108,29 @@ long user_segs(uint64_t uaddr, size_t len, bool write, struct kvmbox_seg *segs,
 	struct mm *mm = current_proc()->mm;
 	unsigned n = 0;
 	size_t done = 0;
+	uint64_t *pte = NULL;
 	if (uaddr + len < uaddr)
 		len = -uaddr; /* clamp: the walk stops at the first bad page anyway */
 	while (done < len) {
-		uint64_t pa;
-		if (user_pa(mm, uaddr + done, write, &pa))
-			break;
+		uint64_t pa, va = uaddr + done;
+		/*
+		 * The next page's entry follows in the same page table (512 per
+		 * table): a walk only at the first page and at 2 MiB boundaries,
+		 * ~10 CPL0 instructions a page instead of ~130 (a 64 KiB write).
+		 */
+		if (pte && (va & 0x1ff000))
+			pte++;
+		else
+			pte = pte_walk(mm->pml4, va, false);
+		uint64_t e = pte ? *pte : 0;
+		if (va < KVMBOX_USER_MAP_TOP && (e & (PTE_P | PTE_U)) == (PTE_P | PTE_U) &&
+		    (!write || (e & PTE_W))) {
+			pa = (e & PTE_ADDR) | (va & ~PAGE_MASK);
+		} else {
+			if (user_pa(mm, va, write, &pa))
+				break;
+			pte = pte_walk(mm->pml4, va, false); /* the fault may have made the table */
+		}
 		size_t chunk = MIN(len - done, PAGE_SIZE - ((uaddr + done) & ~PAGE_MASK));
 		if (n && segs[n - 1].gpa + segs[n - 1].len == pa) {
 			segs[n - 1].len += chunk;

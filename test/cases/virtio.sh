@@ -62,3 +62,93 @@ for l in $LIBCS; do
 	add virtio/$l/rng-efault kvm case_e2e_same $l rng_check efault
 done
 add fuzz/virtq-short unit case_fuzz_virtq_short
+
+# ---- virtio-console: stdin, stdout and stderr as three ports ----
+
+case_console_sort() { # busybox sort reads stdin to its end of file through port 0
+	[ -f /bin/busybox ] || skip "no /bin/busybox on the host (apt-get install busybox-static)"
+	mkdir -p "$W/k" && cd "$W/k" || exit 1
+	cp /bin/busybox ./busybox
+	printf 'b\na\n' >"$W/input"
+	STDIN=$W/input kvm --verbose ./busybox sort
+	expect_rc 0
+	expect_out_is "$(printf 'a\nb')"
+	local n; n=$(virtio_stat virtio-console "queue notifications")
+	[ "${n:-0}" -ge 1 ] || problem "--verbose reports no virtio-console queue notification (${n:-no line})"
+	printf 'abc' >"$W/input"
+	STDIN=$W/input kvm ./busybox wc -c
+	expect_out_is "3"
+	finish
+}
+
+case_console_streams() { # libc: stdout and stderr stay separate, each in order; 2>/dev/null drops only stderr
+	local l=$1
+	prepare "$l" console_flood
+	kvm ./console_flood interleave 300
+	(cd "$W/n" && native ./console_flood interleave 300)
+	compare_native
+	run_limited "$W/d" "$KVMBOX" run ./console_flood interleave 300 2>/dev/null
+	cmp -s "$W/d.out" "$W/n.out" || problem "with 2>/dev/null stdout differs from native stdout"
+	grep -q '^err' "$W/d.out" && problem "stderr lines reached stdout"
+	finish
+}
+
+case_console_bytes() { # libc [slow]: 16 MiB of output byte-identical to native (slow: into a slowly read pipe)
+	local l=$1 slow=${2:-}
+	prepare "$l" console_flood
+	local reader=cat; [ -n "$slow" ] && reader="$W/k/console_flood slowcat"
+	timeout -k 5 "$LIMIT" sh -c "\"$KVMBOX\" run ./console_flood bytes 16 2>\"$W/k.err\" | $reader >\"$W/k.out\"; echo \$? >\"$W/k.rc\""
+	(cd "$W/n" && native ./console_flood bytes 16)
+	[ "$(cat "$W/k.rc" 2>/dev/null)" = 0 ] || problem "the pipeline ended with status $(cat "$W/k.rc" 2>/dev/null)"
+	[ "$(stat -c %s "$W/n.out")" = $((16 << 20)) ] || problem "the native run wrote $(stat -c %s "$W/n.out") bytes"
+	cmp -s "$W/n.out" "$W/k.out" || problem "stdout differs from native ($(stat -c %s "$W/k.out") bytes, native $(stat -c %s "$W/n.out"))"
+	finish
+}
+
+case_console_exits() { # libc: output costs no exit to the VMM (QueueNotify on an ioeventfd, interrupts by irqfd)
+	local l=$1 e1 e16
+	prepare "$l" console_flood
+	kvm --verbose ./console_flood bytes 1
+	expect_rc 0
+	e1=$(sed -n 's/.*vCPU exits to the VMM: [0-9]* (port I\/O [0-9]*, MMIO \([0-9]*\).*/\1/p' "$W/k.err")
+	kvm --verbose ./console_flood bytes 16
+	expect_rc 0
+	e16=$(sed -n 's/.*vCPU exits to the VMM: [0-9]* (port I\/O [0-9]*, MMIO \([0-9]*\).*/\1/p' "$W/k.err")
+	local n; n=$(virtio_stat virtio-console "queue notifications")
+	if [ -z "$e1" ] || [ -z "$e16" ]; then problem "--verbose printed no \"vCPU exits\" line"
+	elif ((e16 > e1)); then problem "MMIO exits grow with the output: $e1 for 1 MiB, $e16 for 16 MiB"
+	fi
+	[ "${n:-0}" -ge 100 ] || problem "16 MiB took ${n:-no} console queue notifications (expected hundreds)"
+	finish
+}
+
+case_console_winsize() { # libc: a terminal's size reaches TIOCGWINSZ (kvmbox under script(1)'s pty)
+	local l=$1
+	command -v script >/dev/null || skip "no script(1) (apt-get install bsdutils)"
+	prepare "$l" console_flood
+	run_limited "$W/k" script -qec "stty rows 33 cols 101; \"$KVMBOX\" run ./console_flood winsize" /dev/null
+	(cd "$W/n" && run_limited "$W/n" script -qec "stty rows 33 cols 101; ./console_flood winsize" /dev/null)
+	grep -q "fd 1: 33 101" "$W/n.out" || skip "script(1) gave no 33x101 terminal natively: $(head -c 100 "$W/n.out")"
+	compare_native out
+	finish
+}
+
+case_console_fallback() { # libc: without the irqchip the console hypercalls carry the same bytes
+	local l=$1
+	prepare "$l" console_flood
+	KVMBOX_IRQCHIP=0 kvm --verbose ./console_flood bytes 2
+	(cd "$W/n" && native ./console_flood bytes 2)
+	compare_native out rc
+	! grep -q "virtio-console at" "$W/k.err" || problem "a virtio-console device exists without the irqchip"
+	finish
+}
+
+add virtio/busybox/console-sort-stdin kvm case_console_sort
+for l in $LIBCS; do
+	add virtio/$l/console-streams kvm case_console_streams $l
+	add virtio/$l/console-16mib kvm case_console_bytes $l
+	add virtio/$l/console-16mib-slow-pipe kvm case_console_bytes $l slow
+	add virtio/$l/console-exits kvm case_console_exits $l
+	add virtio/$l/console-winsize kvm case_console_winsize $l
+	add virtio/$l/console-fallback kvm case_console_fallback $l
+done

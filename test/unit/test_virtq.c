@@ -5,6 +5,7 @@
  */
 #include <stdint.h>
 #include "unit.h"
+#include "devices/virtio_console.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_rng.h"
 #include "devices/virtqueue.h"
@@ -377,11 +378,57 @@ static void test_transport(void)
 	free(d);
 }
 
+/* virtio-console: its config space and its hostile cases (5.3). */
+static void test_console(void)
+{
+	struct virtio_device *d = virtio_console_create(&vm);
+	d->signal = count_signal;
+	d->kick = count_kick;
+	CHECK(rd(d, VIRTIO_MMIO_DEVICE_ID) == VIRTIO_ID_CONSOLE);
+	CHECK(rd(d, VIRTIO_MMIO_DEVICE_FEATURES) & (1u << VIRTIO_CONSOLE_F_MULTIPORT));
+	CHECK(rd(d, VIRTIO_MMIO_CONFIG + 4) == KVMBOX_CONSOLE_PORTS); /* max_nr_ports */
+	uint16_t cols = 1;
+	virtio_mmio_read(d, VIRTIO_MMIO_CONFIG, &cols, 2);
+	CHECK(cols == 0 && !needs_reset(d));
+	uint64_t wide;
+	virtio_mmio_read(d, VIRTIO_MMIO_CONFIG, &wide, 8);
+	CHECK_MSG(needs_reset(d), "an 8-byte config read breaks the device");
+
+	/* The control transmitq (queue 3): a message for a port that does not exist. */
+	start(d); /* queue 0 only: set up queue 3 on the same rings */
+	wr(d, VIRTIO_MMIO_QUEUE_SEL, VIRTIO_CONSOLE_CTRL_TX);
+	wr(d, VIRTIO_MMIO_QUEUE_NUM, NUM);
+	wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
+	wr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL);
+	wr(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED);
+	wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	struct virtio_console_control m = { 9, VIRTIO_CONSOLE_PORT_READY, 1 };
+	memcpy(vm.mem + BUF, &m, sizeof(m));
+	set_desc(0, BUF, sizeof(m), 0, 0);
+	offer(0);
+	virtio_device_notify(d, VIRTIO_CONSOLE_CTRL_TX);
+	CHECK_MSG(needs_reset(d), "a control message for port 9 breaks the device");
+	/* A device-writable buffer on a transmitq (5.3.6.1). */
+	start(d);
+	wr(d, VIRTIO_MMIO_QUEUE_SEL, 1);
+	wr(d, VIRTIO_MMIO_QUEUE_NUM, NUM);
+	wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
+	wr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL);
+	wr(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED);
+	wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	set_desc(0, BUF, 4, VIRTQ_DESC_F_WRITE, 0);
+	offer(0);
+	virtio_device_notify(d, 1);
+	CHECK_MSG(needs_reset(d) && used->idx == 0, "a device-writable transmit buffer breaks the device");
+	free(d);
+}
+
 int main(void)
 {
 	vm.mem = calloc(1, MEM);
 	vm.mem_size = MEM;
 	test_walker();
 	test_transport();
+	test_console();
 	UNIT_DONE();
 }

@@ -238,9 +238,10 @@ static uint32_t negotiate(struct virtio_device *d, uint64_t features)
 	return rd(d, VIRTIO_MMIO_STATUS);
 }
 
-static void setup_queue0(struct virtio_device *d)
+/* Queue q on the test's rings (DESC, AVAIL, USED), made ready. */
+static void setup_queue(struct virtio_device *d, uint32_t q)
 {
-	wr(d, VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(d, VIRTIO_MMIO_QUEUE_SEL, q);
 	wr(d, VIRTIO_MMIO_QUEUE_NUM, NUM);
 	wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
 	wr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL);
@@ -256,7 +257,7 @@ static void start(struct virtio_device *d)
 {
 	reset_rings();
 	negotiate(d, GOOD);
-	setup_queue0(d);
+	setup_queue(d, 0);
 	wr(d, VIRTIO_MMIO_STATUS, RUNNING);
 }
 
@@ -370,7 +371,7 @@ static void test_transport(void)
 	CHECK_MSG(needs_reset(d), "ring outside guest memory refused");
 	wr(d, VIRTIO_MMIO_STATUS, 0);
 	wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	setup_queue0(d);
+	setup_queue(d, 0);
 	CHECK_MSG(needs_reset(d), "queue made ready before FEATURES_OK");
 	negotiate(d, GOOD);
 	wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK);
@@ -396,12 +397,7 @@ static void test_console(void)
 
 	/* The control transmitq (queue 3): a message for a port that does not exist. */
 	start(d); /* queue 0 only: set up queue 3 on the same rings */
-	wr(d, VIRTIO_MMIO_QUEUE_SEL, VIRTIO_CONSOLE_CTRL_TX);
-	wr(d, VIRTIO_MMIO_QUEUE_NUM, NUM);
-	wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
-	wr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL);
-	wr(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED);
-	wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	setup_queue(d, VIRTIO_CONSOLE_CTRL_TX);
 	struct virtio_console_control m = { 9, VIRTIO_CONSOLE_PORT_READY, 1 };
 	memcpy(vm.mem + BUF, &m, sizeof(m));
 	set_desc(0, BUF, sizeof(m), 0, 0);
@@ -410,12 +406,7 @@ static void test_console(void)
 	CHECK_MSG(needs_reset(d), "a control message for port 9 breaks the device");
 	/* A device-writable buffer on a transmitq (5.3.6.1). */
 	start(d);
-	wr(d, VIRTIO_MMIO_QUEUE_SEL, 1);
-	wr(d, VIRTIO_MMIO_QUEUE_NUM, NUM);
-	wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
-	wr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL);
-	wr(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED);
-	wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
+	setup_queue(d, 1);
 	set_desc(0, BUF, 4, VIRTQ_DESC_F_WRITE, 0);
 	offer(0);
 	virtio_device_notify(d, 1);

@@ -103,9 +103,9 @@ static int setup_queue(struct virtio_dev *d, struct vq *q, uint16_t index, uint1
 	q->desc = P2V(desc);
 	q->avail = P2V(avail);
 	q->used = P2V(used);
-	for (uint16_t i = 0; i < num; i++)
-		q->desc[i].next = (uint16_t)(i + 1);
 	q->free_head = 0;
+	q->list_len = 0;
+	q->fresh = 0;
 	q->nr_free = num;
 	reg_write(d, VIRTIO_MMIO_QUEUE_NUM, num);
 	reg_write(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
@@ -151,7 +151,8 @@ int virtio_init(struct virtio_dev *d, uint64_t wanted, unsigned nr_vqs, uint16_t
 	if (!d->vqs)
 		return fail(d, "out of memory");
 	for (unsigned i = 0; i < nr_vqs; i++)
-		if (setup_queue(d, &d->vqs[i], (uint16_t)i, MIN(queue_size, VQ_MAX_SIZE)))
+		if (!(d->unused_vqs & (1u << i)) &&
+		    setup_queue(d, &d->vqs[i], (uint16_t)i, MIN(queue_size, VQ_MAX_SIZE)))
 			return fail(d, "queue setup failed");
 	d->nr_vqs = nr_vqs;
 	d->used = used;

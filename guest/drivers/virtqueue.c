@@ -15,17 +15,28 @@ int vq_add(struct vq *q, const struct kvmbox_seg *out, unsigned n_out,
 	unsigned n = n_out + n_in;
 	if (n == 0 || n > q->nr_free)
 		return -ENOSPC;
-	uint16_t head = q->free_head, i = head, last = head;
+	uint16_t head = 0, prev = 0;
 	for (unsigned k = 0; k < n; k++) {
 		const struct kvmbox_seg *s = k < n_out ? &out[k] : &in[k - n_out];
+		/* A returned descriptor, else a never-used one. */
+		uint16_t i;
+		if (q->list_len) {
+			i = q->free_head;
+			q->free_head = q->desc[i].next;
+			q->list_len--;
+		} else {
+			i = q->fresh++;
+		}
 		struct virtq_desc *d = &q->desc[i];
 		d->addr = s->gpa;
 		d->len = (uint32_t)s->len;
 		d->flags = (k >= n_out ? VIRTQ_DESC_F_WRITE : 0) | (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
-		last = i;
-		i = d->next; /* free-list link, kept as the chain link when NEXT is set */
+		if (k)
+			q->desc[prev].next = i;
+		else
+			head = i;
+		prev = i;
 	}
-	q->free_head = q->desc[last].next;
 	q->nr_free -= n;
 	q->token[head] = token;
 	q->avail->ring[q->avail_idx & (q->num - 1)] = head;
@@ -70,6 +81,7 @@ void *vq_get_used(struct vq *q, uint32_t *len)
 	}
 	q->desc[i].next = q->free_head;
 	q->free_head = head;
+	q->list_len += n;
 	q->nr_free += n;
 	return token;
 }

@@ -15,7 +15,9 @@ struct vq {
 	struct virtio_dev *dev;
 	uint16_t index;           /* queue number */
 	uint16_t num;             /* size (power of 2) */
-	uint16_t free_head;       /* free descriptors, linked by next */
+	uint16_t free_head;       /* returned descriptors, linked by next (list_len of them) */
+	uint16_t list_len;
+	uint16_t fresh;           /* descriptors [fresh, num) were never used (no links to set up) */
 	uint16_t nr_free;
 	uint16_t avail_idx;       /* our copy of avail->idx */
 	uint16_t last_used;       /* next used entry to consume */
@@ -34,6 +36,7 @@ struct virtio_dev {
 	bool ready;               /* DRIVER_OK done */
 	bool broken;              /* the device asked for a reset: no more requests */
 	unsigned nr_vqs;
+	uint32_t unused_vqs;      /* set before virtio_init: queues the driver leaves not ready (never used) */
 	struct vq *vqs;
 	/* Called from the interrupt handler: consume used buffers; true if there were any. */
 	bool (*used)(struct virtio_dev *d);

@@ -142,15 +142,14 @@ static int blob_open(const void *fdt, size_t size, struct fdt_blob *b)
 	return 1;
 }
 
-static int str_eq(const char *a, size_t alen, const char *b)
+/* Is the NUL-terminated string at s (at most max bytes available) exactly want? Stops at the first difference. */
+static int name_is(const char *s, size_t max, const char *want)
 {
-	size_t blen = cstrlen(b, 256);
-	if (alen != blen)
-		return 0;
-	for (size_t i = 0; i < alen; i++)
-		if (a[i] != b[i])
+	size_t i = 0;
+	for (; want[i]; i++)
+		if (i >= max || s[i] != want[i])
 			return 0;
-	return 1;
+	return i < max && s[i] == 0;
 }
 
 const void *fdt_node_prop(const void *fdt, size_t size, long node, const char *prop, uint32_t *len)
@@ -178,8 +177,7 @@ const void *fdt_node_prop(const void *fdt, size_t size, long node, const char *p
 		s += 8;
 		if (vlen > (size_t)(b.end - s) || nameoff >= b.size_strings)
 			return NULL;
-		const char *pn = b.strings + nameoff;
-		if (str_eq(pn, cstrlen(pn, b.size_strings - nameoff), prop)) {
+		if (name_is(b.strings + nameoff, b.size_strings - nameoff, prop)) {
 			*len = vlen;
 			return s;
 		}
@@ -188,12 +186,18 @@ const void *fdt_node_prop(const void *fdt, size_t size, long node, const char *p
 	return NULL;
 }
 
+/*
+ * One linear walk from the node at `after` (exclusive): the CPL0 cost of
+ * device discovery is one pass over the tree in all, not one per device.
+ */
 long fdt_next_compatible(const void *fdt, size_t size, long after, const char *compat)
 {
 	struct fdt_blob b;
-	if (!blob_open(fdt, size, &b))
+	if (!blob_open(fdt, size, &b) || (after >= 0 && ((after & 3) || (size_t)after >= (size_t)(b.end - b.s))))
 		return -1;
-	const uint8_t *s = b.s;
+	const uint8_t *s = b.s + (after >= 0 ? after : 0);
+	long node = -1;        /* the node whose own properties the walk is in */
+	long skip = after;     /* ... but not this one */
 	while (s + 4 <= b.end) {
 		long off = (long)(s - b.s);
 		uint32_t tok = fdt_read_u32(s);
@@ -203,28 +207,27 @@ long fdt_next_compatible(const void *fdt, size_t size, long after, const char *c
 			if (s + nlen >= b.end)
 				return -1;
 			s += (nlen + 1 + 3) & ~(size_t)3;
-			if (off <= after)
-				continue;
-			uint32_t len;
-			const char *c = fdt_node_prop(fdt, size, off, "compatible", &len);
-			/* A list of NUL-terminated strings. */
-			for (uint32_t i = 0; c && i < len;) {
-				size_t l = cstrlen(c + i, len - i);
-				if (str_eq(c + i, l, compat))
-					return off;
-				i += (uint32_t)l + 1;
-			}
+			node = off == skip ? -1 : off;
 		} else if (tok == FDT_PROP) {
 			if (s + 8 > b.end)
 				return -1;
-			uint32_t vlen = fdt_read_u32(s);
+			uint32_t vlen = fdt_read_u32(s), nameoff = fdt_read_u32(s + 4);
 			s += 8;
-			if (vlen > (size_t)(b.end - s))
+			if (vlen > (size_t)(b.end - s) || nameoff >= b.size_strings)
 				return -1;
+			if (node >= 0 && name_is(b.strings + nameoff, b.size_strings - nameoff, "compatible")) {
+				/* A list of NUL-terminated strings (devicetree spec 2.3.1). */
+				const char *c = (const char *)s;
+				for (uint32_t i = 0; i < vlen;) {
+					if (name_is(c + i, vlen - i, compat))
+						return node;
+					i += (uint32_t)cstrlen(c + i, vlen - i) + 1;
+				}
+			}
 			s += (vlen + 3) & ~(size_t)3;
-		} else if (tok == FDT_END_NODE || tok == FDT_NOP) {
-			continue;
-		} else {
+		} else if (tok == FDT_END_NODE) {
+			node = -1; /* a node's properties precede its subnodes (5.4.1) */
+		} else if (tok != FDT_NOP) {
 			return -1;
 		}
 	}

@@ -22,6 +22,8 @@ $(eval $(call unit_test,test_cpio,guest/lib/pure/cpio.c))
 $(eval $(call unit_test,test_fdt,vmm/fdt.c guest/lib/pure/fdt_prop.c,-lfdt))
 $(eval $(call unit_test,test_guest_mem,vmm/guest_mem.c,-lfdt))
 $(eval $(call unit_test,test_gdb_framing,vmm/gdb_framing.c))
+$(eval $(call unit_test,test_gdb_tdesc,vmm/gdb_tdesc.c))
+$(eval $(call unit_test,test_gdb_packets,vmm/gdb_packets.c vmm/gdb_tdesc.c vmm/gdb_framing.c))
 $(eval $(call unit_test,test_virtq,devices/virtqueue.c devices/virtio.c devices/virtio_mmio.c devices/virtio_rng.c devices/virtio_console.c vmm/guest_mem.c,-lpthread))
 
 # libFuzzer target for the descriptor-chain walker (clang, libclang-rt-14-dev):

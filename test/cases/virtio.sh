@@ -118,7 +118,8 @@ case_console_exits() { # libc: output costs no exit to the VMM (QueueNotify on a
 	if [ -z "$e1" ] || [ -z "$e16" ]; then problem "--verbose printed no \"vCPU exits\" line"
 	elif ((e16 > e1)); then problem "MMIO exits grow with the output: $e1 for 1 MiB, $e16 for 16 MiB"
 	fi
-	[ "${n:-0}" -ge 100 ] || problem "16 MiB took ${n:-no} console queue notifications (expected hundreds)"
+	# Kicks that arrive while the I/O thread works coalesce in its eventfd (fast CPL0: many do).
+	[ "${n:-0}" -ge 1 ] || problem "--verbose reports no virtio-console queue notification (${n:-no line})"
 	finish
 }
 

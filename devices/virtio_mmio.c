@@ -148,16 +148,25 @@ static void write_reg(struct virtio_device *dev, uint64_t off, uint32_t val)
 	virtio_device_fail(dev, "write of read-only or reserved register 0x%llx", (unsigned long long)off);
 }
 
-void virtio_mmio_read(struct virtio_device *dev, uint64_t off, void *data, uint32_t len)
+/* One access, either way: config space (device-defined widths) or a 32-bit control register. */
+static void reg_access(struct virtio_device *dev, uint64_t off, void *data, uint32_t len, bool write)
 {
-	memset(data, 0, len);
 	pthread_mutex_lock(&dev->lock);
 	if (off >= VIRTIO_MMIO_CONFIG) {
-		if (config_access_ok(dev, off, len) && dev->ops->config_read)
-			dev->ops->config_read(dev, (uint32_t)(off - VIRTIO_MMIO_CONFIG), data, len);
+		uint32_t coff = (uint32_t)(off - VIRTIO_MMIO_CONFIG);
+		if (!config_access_ok(dev, off, len))
+			;
+		else if (write && dev->ops->config_write)
+			dev->ops->config_write(dev, coff, data, len);
+		else if (!write && dev->ops->config_read)
+			dev->ops->config_read(dev, coff, data, len);
 	} else if (len != 4 || (off & 3)) {
-		virtio_device_fail(dev, "%u-byte read of register 0x%llx (only aligned 32-bit accesses)",
-				   len, (unsigned long long)off);
+		virtio_device_fail(dev, "%u-byte %s of register 0x%llx (only aligned 32-bit accesses)",
+				   len, write ? "write" : "read", (unsigned long long)off);
+	} else if (write) {
+		uint32_t v;
+		memcpy(&v, data, 4);
+		write_reg(dev, off, v);
 	} else {
 		uint32_t v = read_reg(dev, off);
 		memcpy(data, &v, 4);
@@ -165,19 +174,13 @@ void virtio_mmio_read(struct virtio_device *dev, uint64_t off, void *data, uint3
 	pthread_mutex_unlock(&dev->lock);
 }
 
+void virtio_mmio_read(struct virtio_device *dev, uint64_t off, void *data, uint32_t len)
+{
+	memset(data, 0, len); /* what a failed access reads */
+	reg_access(dev, off, data, len, false);
+}
+
 void virtio_mmio_write(struct virtio_device *dev, uint64_t off, const void *data, uint32_t len)
 {
-	pthread_mutex_lock(&dev->lock);
-	if (off >= VIRTIO_MMIO_CONFIG) {
-		if (config_access_ok(dev, off, len) && dev->ops->config_write)
-			dev->ops->config_write(dev, (uint32_t)(off - VIRTIO_MMIO_CONFIG), data, len);
-	} else if (len != 4 || (off & 3)) {
-		virtio_device_fail(dev, "%u-byte write of register 0x%llx (only aligned 32-bit accesses)",
-				   len, (unsigned long long)off);
-	} else {
-		uint32_t v;
-		memcpy(&v, data, 4);
-		write_reg(dev, off, v);
-	}
-	pthread_mutex_unlock(&dev->lock);
+	reg_access(dev, off, (void *)data, len, true);
 }

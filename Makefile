@@ -9,7 +9,7 @@ say      = $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2);)
 CC      ?= cc
 HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-D_GNU_SOURCE -I. -Ishared -MMD -MP
-HOST_LDLIBS := -lfdt -lpthread
+HOST_LDLIBS := -lfdt -luring -lpthread
 
 # The guest kernel is freestanding: no libc, no SSE (it never touches the
 # user's FPU state), no red zone (interrupts push onto the kernel stack),
@@ -38,7 +38,7 @@ KERNEL := $(BUILD)/guest/kernel.elf
 all: $(KVMBOX) $(KERNEL)
 
 # ---- dependencies (Debian packages) ---------------------------------------
-DEB_PKGS := gcc make libc6-dev libfdt-dev musl-tools busybox-static cpio gdb clang libclang-rt-14-dev gdbserver
+DEB_PKGS := gcc make libc6-dev libfdt-dev liburing-dev musl-tools busybox-static cpio gdb clang libclang-rt-14-dev gdbserver
 deps:
 	$(Q)./images/ensure-deps.sh $(DEB_PKGS)
 

@@ -92,6 +92,12 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_kernel_header, 96);
  * kernel's tickless timer. Without it the kernel has no interrupt source.
  */
 #define KVMBOX_BOOT_LAPIC         (1ull << 4)
+/*
+ * The device tree has virtio-blk nodes: /dev gets vda, vdb, ... Only a
+ * hint that a scan is worth its cost (every run would otherwise pay for
+ * walking the tree); the disks themselves are found in the device tree.
+ */
+#define KVMBOX_BOOT_DISKS         (1ull << 5)
 
 /* kvmbox_boot_vma.flags */
 #define KVMBOX_VMA_READ     (1u << 0)

@@ -52,6 +52,7 @@
 #define VIRTIO_F_VERSION_1          32
 
 /* ---- device IDs (spec 5) ---- */
+#define VIRTIO_ID_BLOCK   2
 #define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG     4
 
@@ -106,6 +107,64 @@ static inline int virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t ol
 }
 
 /* ---- virtio-rng (spec 5.4): one request queue, device-writable buffers, no config ---- */
+
+/* ---- virtio-blk (spec 5.2): one request queue; sizes in 512-byte sectors ---- */
+#define VIRTIO_BLK_F_SIZE_MAX 1       /* size_max: largest data segment */
+#define VIRTIO_BLK_F_SEG_MAX  2       /* seg_max: data segments per request */
+#define VIRTIO_BLK_F_RO       5       /* read-only: writes fail with IOERR (5.2.6.2) */
+#define VIRTIO_BLK_F_BLK_SIZE 6       /* blk_size */
+#define VIRTIO_BLK_F_FLUSH    9       /* VIRTIO_BLK_T_FLUSH */
+#define VIRTIO_BLK_F_DISCARD  13      /* VIRTIO_BLK_T_DISCARD with max_discard_* */
+
+#define VIRTIO_BLK_T_IN      0
+#define VIRTIO_BLK_T_OUT     1
+#define VIRTIO_BLK_T_FLUSH   4
+#define VIRTIO_BLK_T_GET_ID  8
+#define VIRTIO_BLK_T_DISCARD 11
+
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_SECTOR_SIZE 512u
+#define VIRTIO_BLK_ID_BYTES    20u    /* GET_ID: NUL-terminated unless exactly 20 bytes */
+#define VIRTIO_BLK_DISCARD_F_UNMAP 1u /* write-zeroes only: UNSUPP on a discard (5.2.6.2) */
+
+/* The configuration space up to the discard fields (5.2.4); little-endian, x86 only here. */
+struct virtio_blk_config {
+	uint64_t capacity;                 /* 0: in 512-byte sectors */
+	uint32_t size_max;                 /* 8 */
+	uint32_t seg_max;                  /* 12 */
+	uint16_t cylinders;                /* 16: geometry (not offered) */
+	uint8_t heads, sectors;
+	uint32_t blk_size;                 /* 20 */
+	uint8_t physical_block_exp, alignment_offset; /* 24: topology (not offered) */
+	uint16_t min_io_size;
+	uint32_t opt_io_size;
+	uint8_t writeback;                 /* 32 */
+	uint8_t unused0;
+	uint16_t num_queues;               /* 34 */
+	uint32_t max_discard_sectors;      /* 36 */
+	uint32_t max_discard_seg;          /* 40 */
+	uint32_t discard_sector_alignment; /* 44 */
+};
+KVMBOX_ASSERT_SIZE(struct virtio_blk_config, 48);
+
+/* Every request starts with this (device-readable) and ends with a status byte (device-writable). */
+struct virtio_blk_outhdr {
+	uint32_t type;                     /* VIRTIO_BLK_T_* */
+	uint32_t reserved;
+	uint64_t sector;
+};
+KVMBOX_ASSERT_SIZE(struct virtio_blk_outhdr, 16);
+
+/* VIRTIO_BLK_T_DISCARD data: an array of these. */
+struct virtio_blk_discard {
+	uint64_t sector;
+	uint32_t num_sectors;
+	uint32_t flags;
+};
+KVMBOX_ASSERT_SIZE(struct virtio_blk_discard, 16);
 
 /* ---- virtio-console (spec 5.3) ---- */
 #define VIRTIO_CONSOLE_F_SIZE      0

@@ -24,6 +24,7 @@ $(eval $(call unit_test,test_guest_mem,vmm/guest_mem.c,-lfdt))
 $(eval $(call unit_test,test_gdb_framing,vmm/gdb_framing.c))
 $(eval $(call unit_test,test_gdb_tdesc,vmm/gdb_tdesc.c))
 $(eval $(call unit_test,test_gdb_packets,vmm/gdb_packets.c vmm/gdb_tdesc.c vmm/gdb_framing.c))
+$(eval $(call unit_test,test_virtio_blk,devices/virtio_blk.c devices/virtqueue.c devices/virtio.c devices/virtio_mmio.c vmm/guest_mem.c,-luring -lpthread))
 $(eval $(call unit_test,test_virtq,devices/virtqueue.c devices/virtio.c devices/virtio_mmio.c devices/virtio_rng.c devices/virtio_console.c vmm/guest_mem.c,-lpthread))
 
 # libFuzzer target for the descriptor-chain walker (clang, libclang-rt-14-dev):

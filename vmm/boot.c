@@ -156,7 +156,8 @@ void boot_and_run(const struct options *o, struct program *prog)
 	vm->boot_flags = (cpu_cpl0_emulated() ? KVMBOX_BOOT_CPL0_EMULATED : 0) |
 			 (o->verbose ? KVMBOX_BOOT_VERBOSE : 0) | (vm->pdpe1gb ? KVMBOX_BOOT_1G_PAGES : 0) |
 			 (getenv("KVMBOX_TEST_KERNEL_FAULT") ? KVMBOX_BOOT_TEST_FAULT : 0) |
-			 (vm->lapic ? KVMBOX_BOOT_LAPIC : 0);
+			 (vm->lapic ? KVMBOX_BOOT_LAPIC : 0) |
+			 (vm->lapic && o->nr_disks ? KVMBOX_BOOT_DISKS : 0);
 	int khz = vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, (void *)0);
 	/* The guest clock: one (TSC, CLOCK_REALTIME) pair taken back to back. */
 	uint64_t tsc = cpu_read_tsc(vcpu);
@@ -171,7 +172,7 @@ void boot_and_run(const struct options *o, struct program *prog)
 		.cpl0_emulated = vm->boot_flags & KVMBOX_BOOT_CPL0_EMULATED,
 		.lapic = vm->lapic,
 	};
-	virtio_bus_create(vm, &fp);
+	virtio_bus_create(vm, o, &fp);
 	if (getrandom(fp.rng_seed, sizeof(fp.rng_seed), 0) != sizeof(fp.rng_seed))
 		die(EXIT_VMM_ERROR, "getrandom failed");
 	char err[256];

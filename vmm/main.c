@@ -42,6 +42,8 @@ static const char help_text[] =
 	"  --verbose             report unknown syscalls and VMM details on stderr\n"
 	"  --kernel PATH         guest kernel ELF (default: $KVMBOX_KERNEL, else\n"
 	"                        guest/kernel.elf beside the kvmbox binary)\n"
+	"  --disk PATH[,ro]      a raw disk image as /dev/vda, /dev/vdb, ... in the order\n"
+	"                        given (virtio-blk); ,ro makes writes fail (repeatable)\n"
 	"  --gdb tcp:HOST:PORT   wait for gdb's remote protocol on HOST:PORT (a loopback\n"
 	"  --gdb unix:PATH       address unless --gdb-allow-remote) or a unix socket\n"
 	"                        before running; debugs the program (process mode)\n"
@@ -120,6 +122,18 @@ static void add_file(struct options *o, const char *arg, bool dir)
 	o->files[o->nr_files++] = f;
 }
 
+/* --disk PATH[,ro]: opened now, so a missing or unreadable image fails before any VM exists. */
+static void add_disk(struct options *o, const char *spec)
+{
+	char err[512];
+	o->disks = realloc(o->disks, (o->nr_disks + 1) * sizeof(*o->disks));
+	if (!o->disks)
+		die(EXIT_VMM_ERROR, "out of memory");
+	if (blk_image_open(spec, &o->disks[o->nr_disks], err, sizeof(err)))
+		die(EXIT_VMM_ERROR, "%s", err);
+	o->nr_disks++;
+}
+
 static void parse_run(int argc, char **argv, struct options *o)
 {
 	int i = 0;
@@ -155,7 +169,7 @@ static void parse_run(int argc, char **argv, struct options *o)
 		/* Options with a value: --opt VALUE or --opt=VALUE. */
 		static const char *const with_value[] = {
 			"--mem", "--env", "--file", "--dir", "--initrd", "--init", "--timeout", "--kernel",
-			"--gdb",
+			"--gdb", "--disk",
 		};
 		const char *name = NULL, *val = NULL;
 		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++) {
@@ -207,6 +221,8 @@ static void parse_run(int argc, char **argv, struct options *o)
 			o->kernel = val;
 		} else if (!strcmp(name, "--gdb")) {
 			o->gdb = val;
+		} else if (!strcmp(name, "--disk")) {
+			add_disk(o, val);
 		}
 	}
 	if ((o->gdb_kernel || o->gdb_allow_remote) && !o->gdb)

@@ -3,6 +3,7 @@
 #define VMM_OPTIONS_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "devices/virtio_blk.h"
 
 struct file_option {
 	const char *host;
@@ -22,6 +23,8 @@ struct options {
 	const char *gdb;          /* --gdb tcp:HOST:PORT | unix:PATH */
 	bool gdb_kernel;          /* --gdb-kernel: debug the guest kernel, vCPUs as threads */
 	bool gdb_allow_remote;    /* --gdb-allow-remote: a non-loopback --gdb address */
+	int nr_disks;
+	struct blk_image *disks;  /* --disk PATH[,ro], opened while parsing (/dev/vda, vdb, ...) */
 	const char *kernel;       /* NULL: KVMBOX_KERNEL or beside the kvmbox binary */
 	const char *program;      /* the PROGRAM operand; NULL with --initrd */
 	int argc;                 /* the program's argv (argv[0] exactly as given) */

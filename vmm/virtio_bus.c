@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_console.h"
 #include "devices/virtio_rng.h"
@@ -120,11 +121,20 @@ static void route_interrupts(struct vm *vm)
 	}
 }
 
-void virtio_bus_create(struct vm *vm, struct fdt_params *fp)
+static void on_blk_complete(void *arg)
+{
+	virtio_blk_complete(arg);
+}
+
+void virtio_bus_create(struct vm *vm, const struct options *o, struct fdt_params *fp)
 {
 	/* Interrupts need the in-kernel LAPIC; without it the guest keeps its fallbacks. */
-	if (!vm->lapic)
+	if (!vm->lapic) {
+		if (o->nr_disks)
+			die(EXIT_VMM_ERROR, "--disk needs KVM's in-kernel local APIC for the disk's "
+			    "interrupts, and this VM has none (KVMBOX_IRQCHIP=0?)");
 		return;
+	}
 	const char *pattern = getenv("KVMBOX_TEST_RNG_PATTERN");
 	struct virtio_device *rng = virtio_rng_create(vm, pattern ? (int)strtol(pattern, NULL, 0) : 0);
 	if (!rng)
@@ -134,6 +144,15 @@ void virtio_bus_create(struct vm *vm, struct fdt_params *fp)
 	if (!console)
 		die(EXIT_VMM_ERROR, "out of memory");
 	add_device(vm, console);
+	/* The disks in --disk order: the guest names them vda, vdb, ... in device-tree order. */
+	for (int i = 0; i < o->nr_disks; i++) {
+		char err[512];
+		struct virtio_device *blk = virtio_blk_create(vm, &o->disks[i], (unsigned)i, err, sizeof(err));
+		if (!blk)
+			die(EXIT_VMM_ERROR, "%s", err);
+		add_device(vm, blk);
+		io_thread_watch(virtio_blk_event_fd(blk), on_blk_complete, blk);
+	}
 	route_interrupts(vm);
 	fp->virtio = fdt_nodes;
 	fp->nr_virtio = nr_slots;

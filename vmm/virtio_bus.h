@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "fdt.h"
+#include "options.h"
 #include "vm.h"
 
 /* Register windows: VIRTIO_BUS_SLOT bytes each from vm->virtio_base (covered by the direct map). */
@@ -18,12 +19,12 @@
 void virtio_bus_place(struct vm *vm);
 
 /*
- * Create the devices (needs the in-kernel LAPIC: without it nothing can
+ * Create the devices (virtio-rng, then one virtio-blk per --disk; needs the in-kernel LAPIC: without it nothing can
  * deliver their interrupts, and the guest uses its fallbacks), bind their
  * queue notifications to ioeventfds and their interrupts to irqfds on MSI
  * routes, and record their FDT nodes in fp.
  */
-void virtio_bus_create(struct vm *vm, struct fdt_params *fp);
+void virtio_bus_create(struct vm *vm, const struct options *o, struct fdt_params *fp);
 
 /* Start the I/O thread (before the first KVM_RUN). */
 void virtio_bus_start(struct vm *vm);

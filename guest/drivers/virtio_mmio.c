@@ -58,16 +58,26 @@ static void scan(void)
 	}
 }
 
-struct virtio_dev *virtio_find(uint32_t device_id)
+struct virtio_dev *virtio_find_nth(uint32_t device_id, unsigned n)
 {
 	if (!apic_present())
 		return NULL; /* nothing could deliver the device's interrupts */
 	if (!scanned)
 		scan();
 	for (unsigned i = 0; i < nr_devs; i++)
-		if (devs[i].device_id == device_id)
+		if (devs[i].device_id == device_id && n-- == 0)
 			return &devs[i];
 	return NULL;
+}
+
+struct virtio_dev *virtio_find(uint32_t device_id)
+{
+	return virtio_find_nth(device_id, 0);
+}
+
+uint32_t virtio_config_read32(struct virtio_dev *d, uint32_t off)
+{
+	return reg_read(d, VIRTIO_MMIO_CONFIG + off);
 }
 
 static int fail(struct virtio_dev *d, const char *why)

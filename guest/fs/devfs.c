@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fs.h>
 #include <lib.h>
+#include <platform.h>
 #include <syscalls.h>
 #include <uaccess.h>
 #include "../lib/pure/fsutil.h"
@@ -57,6 +58,8 @@ void devfs_populate(struct inode *root)
 	add(dev, "fd", symlink("/proc/self/fd"));
 	struct inode *shm = inode_alloc_static(I_DIR, S_IFDIR | 01777);
 	add(dev, "shm", shm);
+	if (boot_flags & KVMBOX_BOOT_DISKS)
+		virtio_blk_populate(dev);
 }
 
 /* Reads and writes of /dev/null, /dev/zero and /dev/[u]random. */

@@ -81,6 +81,8 @@ static ssize_t file_rw(struct file *f, const struct kiovec *iov, int cnt, bool w
 	case I_ZERO:
 	case I_RANDOM:
 		return dev_rw(f, iov, cnt, write);
+	case I_BLOCK:
+		return blk_rw(f, iov, cnt, write, posp);
 	case I_DIR:
 	case I_PROC_FDDIR:
 		return -EISDIR;
@@ -213,6 +215,8 @@ long sys_lseek(int fd, off_t off, int whence)
 		if (S_ISDIR(ip->mode))
 			return -EINVAL;
 		base = (int64_t)ip->size;
+		if (ip->kind == I_BLOCK && (base = blk_size(ip)) < 0)
+			return base; /* a disk's size is the device's, not the inode's (0, as on Linux) */
 		break;
 	case SEEK_DATA:
 	case SEEK_HOLE:
@@ -360,6 +364,8 @@ long sys_ioctl(int fd, unsigned long cmd, uint64_t arg)
 		return f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
 	if (f->inode->kind == I_CONSOLE)
 		return console_ioctl(f, cmd, arg);
+	if (f->inode->kind == I_BLOCK)
+		return blk_ioctl(f, cmd, arg);
 	return -ENOTTY;
 }
 
@@ -504,8 +510,16 @@ long sys_ftruncate(int fd, off_t len)
 	return inode_truncate(f->inode, (uint64_t)len);
 }
 
-long sys_fsync(int fd) { return fd_get(fd) ? 0 : -EBADF; }
-long sys_fdatasync(int fd) { return fd_get(fd) ? 0 : -EBADF; }
+/* ramfs data is always "on disk"; a disk's write cache is flushed (VIRTIO_BLK_T_FLUSH). */
+long sys_fsync(int fd)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return -EBADF;
+	return f->inode->kind == I_BLOCK ? blk_fsync(f) : 0;
+}
+
+long sys_fdatasync(int fd) { return sys_fsync(fd); }
 
 /* ---- sendfile and the small ones ------------------------------------------ */
 

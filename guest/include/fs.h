@@ -66,6 +66,7 @@ enum inode_kind {
 	I_PROC_FDLINK,  /* /proc/self/fd/N: symlink to what fd N is open on */
 	I_FIFO,         /* named pipe (mknod S_IFIFO): u.pipe while open */
 	I_ANON,         /* behind an anonymous file (pipe, epoll, eventfd, ...): file->ops */
+	I_BLOCK,        /* a virtio-blk disk (/dev/vda, ...): u.blk */
 };
 
 #define INODE_STATIC 0x1   /* static or arena storage: never kfree'd */
@@ -105,6 +106,7 @@ struct inode {
 		} link;
 		int fd;              /* I_PROC_FDLINK */
 		struct pipe *pipe;   /* I_FIFO: the pipe while either end is open */
+		struct blkdisk *blk; /* I_BLOCK */
 	} u;
 };
 
@@ -466,6 +468,13 @@ bool console_wait_input(uint64_t timeout_ns);
 /* devfs.c */
 void devfs_populate(struct inode *root);
 ssize_t dev_rw(struct file *f, const struct kiovec *iov, int cnt, bool write);
+
+/* drivers/virtio_blk.c: the disks behind I_BLOCK inodes */
+void virtio_blk_populate(struct inode *dev);     /* /dev/vda, vdb, ... from the device tree */
+ssize_t blk_rw(struct file *f, const struct kiovec *iov, int cnt, bool write, uint64_t *posp);
+long blk_ioctl(struct file *f, unsigned long cmd, uint64_t arg);
+long blk_fsync(struct file *f);
+long blk_size(struct inode *ip);                  /* bytes, or -EIO if the disk does not work */
 
 /* pipe.c */
 /* open(2) of a FIFO: attach the pipe, count the end, wait for the other side. 0 or -errno. */

@@ -49,6 +49,10 @@ struct virtio_dev {
  * scanned once, at the first call.
  */
 struct virtio_dev *virtio_find(uint32_t device_id);
+/* The n-th (from 0) such device in device-tree order, or NULL. */
+struct virtio_dev *virtio_find_nth(uint32_t device_id, unsigned n);
+/* A 32-bit field of the device's configuration space (4.2.2: 32-bit access; one exit). */
+uint32_t virtio_config_read32(struct virtio_dev *d, uint32_t off);
 
 /*
  * The spec's initialization sequence (3.1.1): reset, ACKNOWLEDGE, DRIVER,

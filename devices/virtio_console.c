@@ -71,6 +71,9 @@ static void flush_ctrl(struct virtio_console *con)
 	unsigned sent = 0;
 	while (sent < con->nr_pending) {
 		int r = virtq_pop(vq, &c);
+		/* Out of buffers with messages left: ask for a kick when more come (EVENT_IDX), re-check. */
+		if (r == 0 && virtq_enable_notify(vq))
+			r = virtq_pop(vq, &c);
 		if (r < 0) {
 			virtio_device_fail(dev, "control receiveq: %s", vq->error);
 			return;

@@ -17,7 +17,7 @@
 
 #define CONSOLE_QUEUE_SIZE 128
 #define NR_QUEUES (2 + 2 * KVMBOX_CONSOLE_PORTS)
-#define CTRL_RX_BUFS 16
+#define CTRL_RX_BUFS 4            /* the device holds what does not fit until some come back */
 #define CTRL_BUF_SIZE 16          /* a control message and a resize */
 #define CTRL_TX_SLOTS 8
 

@@ -19,7 +19,7 @@ uint64_t fdt_read_u64(const void *p)
 	return (uint64_t)fdt_read_u32(p) << 32 | fdt_read_u32((const uint8_t *)p + 4);
 }
 
-static size_t cstrlen(const char *s, size_t max)
+static inline __attribute__((always_inline)) size_t cstrlen(const char *s, size_t max)
 {
 	size_t n = 0;
 	while (n < max && s[n])
@@ -143,7 +143,7 @@ static int blob_open(const void *fdt, size_t size, struct fdt_blob *b)
 }
 
 /* Is the NUL-terminated string at s (at most max bytes available) exactly want? Stops at the first difference. */
-static int name_is(const char *s, size_t max, const char *want)
+static inline __attribute__((always_inline)) int name_is(const char *s, size_t max, const char *want)
 {
 	size_t i = 0;
 	for (; want[i]; i++)

@@ -181,6 +181,30 @@ static void swbp_poke(struct swbp *b, bool planted)
 		*p = planted ? 0xcc : b->orig;
 }
 
+/* Park this vCPU while the debugger holds the VM; lock held. Resumed, it
+   loads the debug state for what gdb asked of it. */
+static void park(struct kvcpu *c)
+{
+	c->parked = true;
+	pthread_cond_broadcast(&gk.cond);
+	while (gk.stop_all && !gk.exited)
+		pthread_cond_wait(&gk.cond, &gk.lock);
+	c->parked = false;
+	/* Resumed: from a breakpoint's address, one step with that
+	   breakpoint out of the way first (a continue goes on after it). */
+	struct kvm_regs regs;
+	if (gk.session && c->action != GDB_RESUME_STOPPED && __vcpu_ioctl(c->vcpu, KVM_GET_REGS, &regs) == 0) {
+		struct swbp *b = swbp_at(regs.rip);
+		if (b) {
+			swbp_poke(b, false);
+			c->lifted = b;
+		}
+		if (c->action == GDB_RESUME_CONTINUE && (b || at_exec_bp(regs.rip)))
+			c->stepping_over = true;
+	}
+	load_debug(c);
+}
+
 void gdb_kernel_before_run(struct vcpu *vcpu)
 {
 	if (!__atomic_load_n(&gk.enabled, __ATOMIC_ACQUIRE))
@@ -189,27 +213,22 @@ void gdb_kernel_before_run(struct vcpu *vcpu)
 	pthread_mutex_lock(&gk.lock);
 	if (!c->thread)
 		c->thread = pthread_self();
-	if (gk.stop_all) {
-		c->parked = true;
-		pthread_cond_broadcast(&gk.cond);
-		while (gk.stop_all && !gk.exited)
-			pthread_cond_wait(&gk.cond, &gk.lock);
-		c->parked = false;
-		/* Resumed: from a breakpoint's address, one step with that
-		   breakpoint out of the way first (a continue goes on after it). */
-		struct kvm_regs regs;
-		if (gk.session && c->action != GDB_RESUME_STOPPED && __vcpu_ioctl(vcpu, KVM_GET_REGS, &regs) == 0) {
-			struct swbp *b = swbp_at(regs.rip);
-			if (b) {
-				swbp_poke(b, false);
-				c->lifted = b;
-			}
-			if (c->action == GDB_RESUME_CONTINUE && (b || at_exec_bp(regs.rip)))
-				c->stepping_over = true;
-		}
-		load_debug(c);
-	}
+	if (gk.stop_all)
+		park(c);
 	vcpu->run->immediate_exit = 0;
+	pthread_mutex_unlock(&gk.lock);
+}
+
+void gdb_kernel_blocked_point(void)
+{
+	if (!__atomic_load_n(&gk.enabled, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&gk.lock);
+	for (int i = 0; i < gk.ncpu; i++)
+		if (gk.cpu[i].thread && pthread_equal(gk.cpu[i].thread, pthread_self()) && gk.stop_all) {
+			park(&gk.cpu[i]);
+			break;
+		}
 	pthread_mutex_unlock(&gk.lock);
 }
 

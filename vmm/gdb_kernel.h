@@ -18,6 +18,10 @@ void gdb_kernel_add_vcpu(struct vcpu *vcpu);
 /* vCPU thread, before each KVM_RUN: parks while the debugger holds the VM
    stopped and loads the vCPU's guest-debug state. */
 void gdb_kernel_before_run(struct vcpu *vcpu);
+/* vCPU thread, interrupted (EINTR) while blocked in the VMM on the guest's
+   behalf, e.g. reading stdin for it: parks there if the debugger stopped
+   the VM, so an interrupt from gdb does not wait for the input. */
+void gdb_kernel_blocked_point(void);
 /* vCPU thread, on KVM_EXIT_DEBUG: true if it was the debugger's. */
 bool gdb_kernel_debug_exit(struct vcpu *vcpu);
 /* vCPU thread, from HC_STOP: handles KVMBOX_EV_KERNEL_BREAKPOINT (the guest

@@ -25,6 +25,7 @@ static void sigusr1_noop(int sig) { (void)sig; }
 
 void vcpu_check_timeout(void)
 {
+	gdb_kernel_blocked_point();  /* the handlers' EINTR paths all pass here */
 	if (timed_out)
 		die(EXIT_TIMEOUT, "timeout: the program ran longer than %g seconds", timeout_seconds);
 }

@@ -163,6 +163,30 @@ case_gdb_kernel_kill_detach() { # kill|detach
 	finish
 }
 
+# 0x03 while the program is blocked reading stdin (a fifo nobody writes):
+# through virtio-console (the vCPU idles in the guest) and, with
+# KVMBOX_IRQCHIP=0, through the console hypercall (the vCPU thread blocks
+# in the VMM's read: the kick's EINTR must park it there).
+case_gdb_kernel_interrupt_stdin() { # irqchip: default|0
+	gdb_raw_need
+	need_kvmbox
+	[ -f /bin/busybox ] || skip "no /bin/busybox on the host (apt-get install busybox-static)"
+	mkdir -p "$W/k" && cd "$W/k" || exit 1
+	cp /bin/busybox ./busybox
+	mkfifo "$W/in"
+	sleep "$LIMIT" >"$W/in" &
+	local writer=$!
+	if [ "$1" = 0 ]; then export KVMBOX_IRQCHIP=0; fi
+	STDIN=$W/in gdb_vm_start ./busybox cat
+	unset KVMBOX_IRQCHIP
+	GDB_RAW_INTERRUPT_AFTER_MS=1000 GDB_RAW_LIMIT=$LIMIT run_limited "$W/r" "$GDB_RAW" "$W/g.sock" interrupt
+	gdb_vm_wait
+	kill "$writer" 2>/dev/null
+	[ "$(rc "$W/r")" = 0 ] || problem "the raw client's checks failed: $(grep -m1 FAIL "$W/r.out")"
+	expect_rc 137
+	finish
+}
+
 # gdb through tcp, on a port the kernel picks (tcp::0), named on stderr.
 case_gdb_kernel_tcp() {
 	gdb_need gdb
@@ -214,6 +238,8 @@ add gdb/kernel/session-glibc kvm case_gdb_kernel_session glibc
 add gdb/kernel/bad-input kvm case_gdb_kernel_bad_input
 add gdb/kernel/raw-breakpoint kvm case_gdb_kernel_raw_breakpoint
 add gdb/kernel/interrupt kvm case_gdb_kernel_interrupt
+add gdb/kernel/interrupt-stdin kvm case_gdb_kernel_interrupt_stdin default
+add gdb/kernel/interrupt-stdin-hypercall kvm case_gdb_kernel_interrupt_stdin 0
 add gdb/kernel/tcp kvm case_gdb_kernel_tcp
 add gdb/kernel/registers kvm case_gdb_kernel_registers
 add gdb/kernel/kill kvm case_gdb_kernel_kill_detach kill

@@ -353,6 +353,10 @@ static void scenario_interrupt(void)
 	check(!strcmp(cmd("QStartNoAckMode"), "OK"), "no-ack mode accepted");
 	/* From here on nothing is acknowledged either way. */
 	send_packet("vCont;c");
+	/* GDB_RAW_INTERRUPT_AFTER_MS: let the program get somewhere first (e.g.
+	   blocked reading stdin); the interrupt must work whatever it is doing. */
+	if (getenv("GDB_RAW_INTERRUPT_AFTER_MS"))
+		poll(NULL, 0, atoi(getenv("GDB_RAW_INTERRUPT_AFTER_MS")));
 	send_raw("\x03", 1);
 	get_packet();
 	check(!strncmp(reply, "T02thread:", 10), "0x03 stops the running VM with SIGINT");

@@ -8,20 +8,42 @@
 #define FDT_NOP 4
 #define FDT_END 9
 
+/* Big-endian cells (devicetree spec 2.2.4): one load and a bswap, not four byte loads (CPL0 is costly). */
+static inline __attribute__((always_inline)) uint32_t rd32(const void *p)
+{
+	uint32_t v;
+	__builtin_memcpy(&v, p, sizeof(v));
+	return __builtin_bswap32(v);
+}
+
 uint32_t fdt_read_u32(const void *p)
 {
-	const uint8_t *b = p;
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	return rd32(p);
 }
 
 uint64_t fdt_read_u64(const void *p)
 {
-	return (uint64_t)fdt_read_u32(p) << 32 | fdt_read_u32((const uint8_t *)p + 4);
+	return (uint64_t)rd32(p) << 32 | rd32((const uint8_t *)p + 4);
 }
 
+/*
+ * strnlen, eight bytes a step once aligned (the first zero byte of a word w
+ * is the lowest set bit of (w - 0x01..01) & ~w & 0x80..80); never reads at
+ * or past s + max.
+ */
 static inline __attribute__((always_inline)) size_t cstrlen(const char *s, size_t max)
 {
 	size_t n = 0;
+	for (; n < max && ((uintptr_t)(s + n) & 7); n++)
+		if (!s[n])
+			return n;
+	for (; n + 8 <= max; n += 8) {
+		uint64_t w;
+		__builtin_memcpy(&w, s + n, sizeof(w));
+		uint64_t z = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+		if (z)
+			return n + ((size_t)__builtin_ctzll(z) >> 3);
+	}
 	while (n < max && s[n])
 		n++;
 	return n;
@@ -45,11 +67,11 @@ const void *fdt_prop_find(const void *fdt, size_t size, const char *path, const 
 			  uint32_t *len)
 {
 	const uint8_t *b = fdt;
-	if (size < 40 || fdt_read_u32(b) != FDT_MAGIC)
+	if (size < 40 || rd32(b) != FDT_MAGIC)
 		return NULL;
-	uint32_t totalsize = fdt_read_u32(b + 4), off_struct = fdt_read_u32(b + 8);
-	uint32_t off_strings = fdt_read_u32(b + 12), size_strings = fdt_read_u32(b + 32);
-	uint32_t size_struct = fdt_read_u32(b + 36);
+	uint32_t totalsize = rd32(b + 4), off_struct = rd32(b + 8);
+	uint32_t off_strings = rd32(b + 12), size_strings = rd32(b + 32);
+	uint32_t size_struct = rd32(b + 36);
 	if (totalsize > size || off_struct > totalsize || size_struct > totalsize - off_struct ||
 	    off_strings > totalsize || size_strings > totalsize - off_strings)
 		return NULL;
@@ -72,7 +94,7 @@ const void *fdt_prop_find(const void *fdt, size_t size, const char *path, const 
 		comp = *slash ? slash + 1 : slash;
 	}
 	while (s + 4 <= end) {
-		uint32_t tok = fdt_read_u32(s);
+		uint32_t tok = rd32(s);
 		s += 4;
 		if (tok == FDT_BEGIN_NODE) {
 			size_t nlen = cstrlen((const char *)s, (size_t)(end - s));
@@ -92,7 +114,7 @@ const void *fdt_prop_find(const void *fdt, size_t size, const char *path, const 
 		} else if (tok == FDT_PROP) {
 			if (s + 8 > end)
 				return NULL;
-			uint32_t vlen = fdt_read_u32(s), nameoff = fdt_read_u32(s + 4);
+			uint32_t vlen = rd32(s), nameoff = rd32(s + 4);
 			s += 8;
 			if (vlen > (size_t)(end - s) || nameoff >= size_strings)
 				return NULL;
@@ -127,11 +149,11 @@ struct fdt_blob {
 static int blob_open(const void *fdt, size_t size, struct fdt_blob *b)
 {
 	const uint8_t *p = fdt;
-	if (size < 40 || fdt_read_u32(p) != FDT_MAGIC)
+	if (size < 40 || rd32(p) != FDT_MAGIC)
 		return 0;
-	uint32_t totalsize = fdt_read_u32(p + 4), off_struct = fdt_read_u32(p + 8);
-	uint32_t off_strings = fdt_read_u32(p + 12), size_strings = fdt_read_u32(p + 32);
-	uint32_t size_struct = fdt_read_u32(p + 36);
+	uint32_t totalsize = rd32(p + 4), off_struct = rd32(p + 8);
+	uint32_t off_strings = rd32(p + 12), size_strings = rd32(p + 32);
+	uint32_t size_struct = rd32(p + 36);
 	if (totalsize > size || off_struct > totalsize || size_struct > totalsize - off_struct ||
 	    off_strings > totalsize || size_strings > totalsize - off_strings)
 		return 0;
@@ -158,7 +180,7 @@ const void *fdt_node_prop(const void *fdt, size_t size, long node, const char *p
 	if (!blob_open(fdt, size, &b) || node < 0 || (size_t)node + 4 > (size_t)(b.end - b.s) || (node & 3))
 		return NULL;
 	const uint8_t *s = b.s + node;
-	if (fdt_read_u32(s) != FDT_BEGIN_NODE)
+	if (rd32(s) != FDT_BEGIN_NODE)
 		return NULL;
 	s += 4;
 	size_t nlen = cstrlen((const char *)s, (size_t)(b.end - s));
@@ -167,13 +189,13 @@ const void *fdt_node_prop(const void *fdt, size_t size, long node, const char *p
 	s += (nlen + 1 + 3) & ~(size_t)3;
 	/* A node's properties precede its subnodes (devicetree spec 5.4.1). */
 	while (s + 4 <= b.end) {
-		uint32_t tok = fdt_read_u32(s);
+		uint32_t tok = rd32(s);
 		s += 4;
 		if (tok == FDT_NOP)
 			continue;
 		if (tok != FDT_PROP || s + 8 > b.end)
 			return NULL;
-		uint32_t vlen = fdt_read_u32(s), nameoff = fdt_read_u32(s + 4);
+		uint32_t vlen = rd32(s), nameoff = rd32(s + 4);
 		s += 8;
 		if (vlen > (size_t)(b.end - s) || nameoff >= b.size_strings)
 			return NULL;
@@ -198,9 +220,10 @@ long fdt_next_compatible(const void *fdt, size_t size, long after, const char *c
 	const uint8_t *s = b.s + (after >= 0 ? after : 0);
 	long node = -1;        /* the node whose own properties the walk is in */
 	long skip = after;     /* ... but not this one */
+	uint32_t compat_off = ~0u; /* "compatible"'s name offset, once seen (libfdt shares names) */
 	while (s + 4 <= b.end) {
 		long off = (long)(s - b.s);
-		uint32_t tok = fdt_read_u32(s);
+		uint32_t tok = rd32(s);
 		s += 4;
 		if (tok == FDT_BEGIN_NODE) {
 			size_t nlen = cstrlen((const char *)s, (size_t)(b.end - s));
@@ -211,11 +234,15 @@ long fdt_next_compatible(const void *fdt, size_t size, long after, const char *c
 		} else if (tok == FDT_PROP) {
 			if (s + 8 > b.end)
 				return -1;
-			uint32_t vlen = fdt_read_u32(s), nameoff = fdt_read_u32(s + 4);
+			uint32_t vlen = rd32(s), nameoff = rd32(s + 4);
 			s += 8;
 			if (vlen > (size_t)(b.end - s) || nameoff >= b.size_strings)
 				return -1;
-			if (node >= 0 && name_is(b.strings + nameoff, b.size_strings - nameoff, "compatible")) {
+			/* Most properties are rejected on their name's offset or first byte. */
+			if (node >= 0 && (nameoff == compat_off ||
+					  (b.strings[nameoff] == 'c' &&
+					   name_is(b.strings + nameoff, b.size_strings - nameoff, "compatible")))) {
+				compat_off = nameoff;
 				/* A list of NUL-terminated strings (devicetree spec 2.3.1). */
 				const char *c = (const char *)s;
 				for (uint32_t i = 0; i < vlen;) {

@@ -184,10 +184,13 @@ static void waitid_kinds(void)
 	pid_t pid = fork();
 	if (pid == 0)
 		_exit(4);
-	sleep_ms(20);
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
-	pid_t r = waitid(P_PID, pid, &si, WSTOPPED | WCONTINUED | WNOHANG);
+	/* Until it has exited, without reaping it (a sleep would race with a slow host). */
+	pid_t r = waitid(P_PID, pid, &si, WEXITED | WNOWAIT);
+	printf("waitid(WEXITED|WNOWAIT): %s pid_ok=%d\n", res(r), si.si_pid == pid);
+	memset(&si, 0, sizeof(si));
+	r = waitid(P_PID, pid, &si, WSTOPPED | WCONTINUED | WNOHANG);
 	printf("waitid(WSTOPPED|WCONTINUED) on an exited child: %s pid=%d\n", res(r), si.si_pid);
 	r = waitid(P_PID, pid, &si, WEXITED);
 	printf("waitid(WEXITED): %s code=%s status=%d\n", res(r), si.si_code == CLD_EXITED ? "CLD_EXITED" : "other",

@@ -4,7 +4,8 @@
  * 512-byte multiples, range inside the capacity, read-only); the data
  * moves by io_uring straight between the image and the guest's buffers
  * (iovecs into guest memory: no bounce buffer on the host either).
- * Completions arrive on an eventfd the I/O thread watches.
+ * Completions the submit itself produced (page-cache hits) are finished
+ * at once; the others arrive on an eventfd the I/O thread watches.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -282,6 +283,8 @@ done:
 	return 0;
 }
 
+static void reap(struct virtio_blk *b);
+
 static void blk_notify(struct virtio_device *dev, uint16_t q)
 {
 	struct virtio_blk *b = dev->priv;
@@ -296,11 +299,18 @@ static void blk_notify(struct virtio_device *dev, uint16_t q)
 			}
 		}
 		io_uring_submit(&b->ring);
+		/*
+		 * Reads the page cache holds complete inside the submit: finish them
+		 * now rather than after the eventfd's trip through epoll (which then
+		 * finds nothing). Not io_uring_register_eventfd_async: completions
+		 * posted by task work in this thread would never signal it.
+		 */
+		reap(b);
 		if (r < 0) {
 			virtio_device_fail(dev, "request queue: %s", vq->error);
 			return;
 		}
-		virtio_queue_interrupt(dev, q); /* the requests finished without host I/O */
+		virtio_queue_interrupt(dev, q);
 	} while (virtq_enable_notify(vq));
 }
 

@@ -33,6 +33,7 @@ enum kvmbox_hc_nr {
 	KVMBOX_HC_EXEC          = 11, /* execve: build the new process image natively */
 	KVMBOX_HC_CONSOLE_POLL  = 12, /* is the host's fd 0 readable? (optionally wait) */
 	KVMBOX_HC_USERCOPY      = 13, /* copy between a user virtual range and guest-physical runs */
+	KVMBOX_HC_FPU           = 15, /* save/load the complete user FPU and vector state (XSAVE layout) */
 	KVMBOX_HC_COUNT
 };
 
@@ -209,6 +210,25 @@ struct kvmbox_hc_trace_flush {
 	uint32_t reserved;
 };
 KVMBOX_ASSERT_SIZE(struct kvmbox_hc_trace_flush, 16);
+
+/*
+ * FPU: where CPL0 is interpreted (kvm_pvm) the guest kernel has FXSAVE but
+ * no XSAVE, while its ring 3 runs natively with the host's XCR0 (AVX,
+ * AVX-512: programs see them in CPUID and XGETBV). FXSAVE misses the upper
+ * YMM/ZMM halves, ZMM16-31 and the opmask registers, so the kernel switches
+ * and saves threads' state through KVM_GET_XSAVE/KVM_SET_XSAVE instead.
+ * Areas are in the standard (non-compacted) XSAVE layout, `size` bytes.
+ * With save = load = 0 it only reports size and xfeatures.
+ */
+struct kvmbox_hc_fpu {
+	int64_t ret;              /* OUT: 0, -EINVAL (state refused by KVM, or size too small) */
+	uint64_t save;            /* IN: gpa where the current state is stored first, 0: none */
+	uint64_t load;            /* IN: gpa of the state loaded next, 0: none */
+	uint32_t size;            /* IN: bytes at save/load; OUT: the area size the VMM needs */
+	uint32_t reserved;
+	uint64_t xfeatures;       /* OUT: the state components in an area (XCR0 as ring 3 sees it) */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_fpu, 40);
 
 /*
  * The guest's free frames, handed to a hypercall that allocates natively

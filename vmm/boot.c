@@ -12,6 +12,7 @@
 #include "boot.h"
 #include "cpu_x86_64.h"
 #include "fdt.h"
+#include "fpu_x86_64.h"
 #include "gdb_cli.h"
 #include "boot_alloc.h"
 #include "guest_mem.h"
@@ -204,6 +205,7 @@ void boot_and_run(const struct options *o, struct program *prog)
 	     (unsigned long long)bi->init.entry);
 
 	hc_register_core();
+	fpu_hc_register();
 	virtio_bus_start(vm);
 	gdb_cli_wait(o, gdb_fd, vm, vcpu);
 	struct run_options ro = { .timeout = o->timeout, .count_cpl0 = o->count_cpl0 };

@@ -66,9 +66,9 @@ void cpu_probe(struct vm *vm)
 	/*
 	 * Where CPL0 is interpreted, KVM's instruction emulator has FXSAVE and
 	 * FXRSTOR but no XSAVE/XRSTOR/XGETBV (measured: KVM_EXIT_INTERNAL_ERROR),
-	 * so the guest kernel switches FPU state with FXSAVE there: enable only
-	 * what FXSAVE covers, and programs (which read XCR0 with XGETBV at ring 3)
-	 * use their SSE code paths.
+	 * so the guest kernel needs no XSAVE of its own there: it switches user
+	 * FPU state through HC_FPU (fpu_x86_64.c), because ring 3 runs with the
+	 * host's XCR0 anyway (measured: XGETBV at ring 3 reads 0xe7).
 	 */
 	if (cpu_cpl0_emulated())
 		vm->xcr0 &= XFEATURE_X87 | XFEATURE_SSE;

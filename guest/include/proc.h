@@ -123,6 +123,7 @@ struct thread {
 	int altstack_flags;
 	uint64_t real_blocked;    /* rt_sigtimedwait: the mask while waiting (its signals are never ignored) */
 	void *fpu;                /* XSAVE area (64-byte aligned), NULL until first switched out */
+	void *fpu_mem;            /* its allocation */
 };
 
 /* The 64-bit TSS (SDM vol. 3A 8.7); packed: rsp0 sits at offset 4. */

@@ -13,6 +13,7 @@
 #include "signal.h"
 #include "lib.h"
 #include "errno.h"
+#include "fpu.h"
 
 /* One vCPU: per-CPU once SMP lands. Kernel .bss is below 4 GiB physical, as hypercall structs must be. */
 static struct kvmbox_hc_exec hc;
@@ -151,23 +152,6 @@ static void kill_other_threads(struct proc *p, struct thread *self)
 		schedule();
 	p->exiting = false;
 	self->tid = p->pid;         /* the survivor takes the leader's id */
-}
-
-/* FXSAVE image of the FPU's initial state: FCW 0x37f, MXCSR 0x1f80, all registers empty (SDM vol. 1 10.5.1). */
-static uint8_t fpu_init_state[4096] __attribute__((aligned(64))) = {
-	[0] = 0x7f, [1] = 0x03, [24] = 0x80, [25] = 0x1f,
-};
-
-static void fpu_reset(void)
-{
-	/* Where CPL0 is emulated only FXSAVE exists (sched.c); elsewhere XRSTOR with XSTATE_BV = 0 inits every component. */
-	if (boot_flags & KVMBOX_BOOT_CPL0_EMULATED) {
-		__asm__ volatile("fxrstor64 (%0)" : : "r"(fpu_init_state) : "memory");
-	} else {
-		uint32_t lo, hi;
-		__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-		__asm__ volatile("xrstor64 (%0)" : : "r"(fpu_init_state), "a"(lo), "d"(hi) : "memory");
-	}
 }
 
 static inline void wrmsr(uint32_t msr, uint64_t v)
@@ -311,7 +295,7 @@ static long do_execve(int dirfd, uint64_t upath, uint64_t argv, uint64_t envp, i
 	t->fs_base = t->gs_base = 0;
 	t->clear_child_tid = 0;
 	t->robust_list = t->robust_list_len = 0;
-	fpu_reset();
+	fpu_load_init();
 	if (inode_path(ip, p->exe_buf, sizeof(p->exe_buf)) < 0)
 		strlcpy(p->exe_buf, name, sizeof(p->exe_buf));
 	p->exe_path = p->exe_buf;

@@ -4,6 +4,7 @@
 #include "apic.h"
 #include "lib.h"
 #include "errno.h"
+#include "fpu.h"
 
 /*
  * The kernel runs with interrupts off (SYSCALL's FMASK and interrupt gates
@@ -28,9 +29,6 @@ static struct sched_stats stats;
 
 static void wake(struct thread *t, int reason);
 static struct thread *dead_thread;   /* freed once we are off its stack */
-static uint32_t fpu_size;            /* XSAVE area size for the enabled XCR0 features */
-static uint64_t xcr0;
-static bool use_xsave;
 
 void swtch(uint64_t *save_ksp, uint64_t new_ksp);
 void thread_start(void);
@@ -45,21 +43,7 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 
 void sched_init(void)
 {
-	/*
-	 * Where CPL0 is interpreted, the emulator has FXSAVE but not XSAVE (and
-	 * the VMM enabled only x87/SSE in XCR0 to match). Elsewhere XSAVE, with
-	 * the area size CPUID.(EAX=0DH,ECX=0):EBX gives for XCR0 (SDM vol. 1 13.2).
-	 */
-	if (boot_flags & KVMBOX_BOOT_CPL0_EMULATED) {
-		fpu_size = 512;
-		return;
-	}
-	use_xsave = true;
-	uint32_t a, b, c, d;
-	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
-	fpu_size = b < 512 + 64 ? 512 + 64 : b;
-	__asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
-	xcr0 = ((uint64_t)d << 32) | a;
+	fpu_setup();
 }
 
 static void rq_push(struct thread *t)
@@ -113,33 +97,22 @@ static struct thread *dequeue(void)
 	return t;
 }
 
-/* The FPU/SSE/AVX state lives in the registers while a thread runs; saved at switch-out. */
+/* The FPU/SSE/AVX state lives in the registers while a thread runs; saved at switch-out (fpu.c). */
 static void *fpu_area(struct thread *t)
 {
 	if (!t->fpu) {
-		uint8_t *p = kmalloc(fpu_size + 64);
+		uint8_t *p = kmalloc(fpu_area_size() + 64);
 		if (!p)
 			panic("no memory for an FPU save area");
 		t->fpu = (void *)ALIGN_UP((uint64_t)p, 64);
+		t->fpu_mem = p;
 	}
 	return t->fpu;
 }
 
 void fpu_save(struct thread *t)
 {
-	void *area = fpu_area(t);
-	if (use_xsave)
-		__asm__ volatile("xsave64 (%0)" : : "r"(area), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)) : "memory");
-	else
-		__asm__ volatile("fxsave64 (%0)" : : "r"(area) : "memory");
-}
-
-static void fpu_restore(struct thread *t)
-{
-	if (use_xsave)
-		__asm__ volatile("xrstor64 (%0)" : : "r"(t->fpu), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)) : "memory");
-	else
-		__asm__ volatile("fxrstor64 (%0)" : : "r"(t->fpu) : "memory");
+	fpu_switch(fpu_area(t), NULL);
 }
 
 /*
@@ -150,8 +123,8 @@ static void fpu_restore(struct thread *t)
 static void switch_to(struct thread *prev, struct thread *next)
 {
 	struct percpu *pc = this_cpu();
-	if (prev->state != T_DEAD)
-		fpu_save(prev);
+	/* Both halves at once: one exit where the VMM does it. */
+	fpu_switch(prev->state != T_DEAD ? fpu_area(prev) : NULL, next->fpu);
 	pc->current = next;
 	struct mm *mm = next->proc->mm;
 	if (mm != pc->mm) {
@@ -164,8 +137,6 @@ static void switch_to(struct thread *prev, struct thread *next)
 		wrmsr(MSR_FS_BASE, next->fs_base);
 	if (prev->gs_base != next->gs_base)
 		wrmsr(MSR_KERNEL_GS_BASE, next->gs_base);
-	if (next->fpu)
-		fpu_restore(next);
 	update_work();
 	swtch(&prev->ksp, next->ksp);
 }
@@ -179,6 +150,8 @@ void sched_finish_switch(void)
 	if (d && d != current_thread()) {
 		dead_thread = NULL;
 		kstack_free(d->kstack_top);
+		kfree(d->fpu_mem);
+		d->fpu = d->fpu_mem = NULL;
 		/* The first thread is static (main.c; its stack may be reused, it is KSTACK_SIZE too). */
 		if ((uint64_t)d < KVMBOX_KERNEL_BASE)
 			kfree(d);

@@ -6,7 +6,7 @@
  * CPL0 instructions are the budget on emulated-CPL0 hosts: the frame is
  * built in a kernel buffer laid out exactly as on the user stack (the FPU
  * area right after the rt_sigframe), so one copy writes both, and the FPU
- * state goes straight from the registers (FXSAVE/XSAVE) into that buffer.
+ * state goes straight from the registers into that buffer (fpu.c).
  */
 #include "proc.h"
 #include "uaccess.h"
@@ -15,6 +15,7 @@
 #include "platform.h"
 #include "lib.h"
 #include "errno.h"
+#include "fpu.h"
 
 struct sigcontext64 {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
@@ -57,7 +58,7 @@ _Static_assert((sizeof(struct rt_sigframe) + 8) % 16 == 0, "alignment");
 #define FP_XSTATE_MAGIC2 0x46505845u
 #define FXSAVE_SIZE 512
 #define XSAVE_HDR 512              /* the XSAVE header follows the legacy area */
-#define XSAVE_MAX 2048             /* x87+SSE+AVX is 832 bytes; the VMM enables no more */
+#define XSAVE_MAX 4096             /* fpu.c's largest area (AVX-512 is 2696 bytes) */
 #define SW_BYTES 464               /* struct _fpx_sw_bytes in the legacy area's software-reserved bytes */
 #define MXCSR_OFF 24
 #define MXCSR_MASK_OFF 28
@@ -77,12 +78,7 @@ _Static_assert(offsetof(struct frame_buf, fp) == offsetof(struct frame_buf, f) +
 /* out: delivery (its unwritten bytes stay zero); in: rt_sigreturn. */
 static struct frame_buf out_buf, in_buf;
 
-/* The FPU state a handler starts with (FCW 0x37f, MXCSR 0x1f80, XSTATE_BV 0: everything init). */
-static const uint8_t fpu_init_img[FXSAVE_SIZE + 64] __attribute__((aligned(64))) = {
-	[0] = 0x7f, [1] = 0x03, [MXCSR_OFF] = 0x80, [MXCSR_OFF + 1] = 0x1f,
-};
-
-/* 0: FXSAVE (emulated CPL0 has no XSAVE); else the XSAVE area size for XCR0 (as sched.c). */
+/* 0: FXSAVE only; else the XSAVE area's size and its components (fpu.c). */
 static uint32_t xsave_size;
 static uint64_t xcr0;
 static uint32_t mxcsr_mask;
@@ -94,15 +90,10 @@ static void fpu_probe(void)
 	mxcsr_mask = *(uint32_t *)(tmp + MXCSR_MASK_OFF);
 	if (!mxcsr_mask)
 		mxcsr_mask = 0xffbf; /* SDM vol. 1 11.6.6: a zero mask field means the default */
-	if (boot_flags & KVMBOX_BOOT_CPL0_EMULATED)
-		return;
-	uint32_t a, b, c, d;
-	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xd), "c"(0));
-	if (b > XSAVE_MAX)
-		panic("XSAVE area of %u bytes: more than the %u signal frames hold", b, XSAVE_MAX);
-	xsave_size = b;
-	__asm__ volatile("xgetbv" : "=a"(a), "=d"(d) : "c"(0));
-	xcr0 = ((uint64_t)d << 32) | a;
+	xsave_size = fpu_xsave_size;
+	xcr0 = fpu_xfeatures;
+	if (xsave_size > XSAVE_MAX)
+		panic("XSAVE area of %u bytes: more than the %u signal frames hold", xsave_size, XSAVE_MAX);
 }
 
 static inline void fpu_probe_once(void)
@@ -115,14 +106,6 @@ static inline void fpu_probe_once(void)
 static inline uint64_t fp_frame_size(void)
 {
 	return xsave_size ? xsave_size + 4 : FXSAVE_SIZE;
-}
-
-static void fpu_load(const void *area)
-{
-	if (xsave_size)
-		__asm__ volatile("xrstor64 (%0)" : : "r"(area), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)) : "memory");
-	else
-		__asm__ volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
 }
 
 /* ---- siginfo_t ---- */
@@ -283,8 +266,8 @@ int signal_setup_frame(struct trap_frame *tf, int sig, struct k_sigaction *ka, c
 
 	/* The live FPU state: the kernel has not touched it since the program ran. */
 	uint8_t *fp = out_buf.fp;
+	fpu_switch(fp, NULL);
 	if (xsave_size) {
-		__asm__ volatile("xsave64 (%0)" : : "r"(fp), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)) : "memory");
 		*(uint64_t *)(fp + XSAVE_HDR) |= 3; /* x87 and SSE always present, as Linux writes them */
 		uint32_t *sw = (uint32_t *)(fp + SW_BYTES);
 		sw[0] = FP_XSTATE_MAGIC1;
@@ -292,8 +275,6 @@ int signal_setup_frame(struct trap_frame *tf, int sig, struct k_sigaction *ka, c
 		*(uint64_t *)&sw[2] = xcr0;          /* xfeatures */
 		sw[4] = xsave_size;                  /* xstate_size */
 		*(uint32_t *)(fp + xsave_size) = FP_XSTATE_MAGIC2;
-	} else {
-		__asm__ volatile("fxsave64 (%0)" : : "r"(fp) : "memory");
 	}
 	if (copy_to_user(frame, f, sizeof(*f) + fpsize))
 		return -EFAULT;
@@ -318,7 +299,7 @@ int signal_setup_frame(struct trap_frame *tf, int sig, struct k_sigaction *ka, c
 	tf->rflags &= ~CLEAR_AT_HANDLER;
 	tf->rcx = tf->rip;      /* rcx/r11 are free at function entry: let entry.S use SYSRET */
 	tf->r11 = tf->rflags;
-	fpu_load(fpu_init_img); /* handlers start with a clean FPU, as on Linux */
+	fpu_load_init(); /* handlers start with a clean FPU, as on Linux */
 	return 0;
 }
 
@@ -329,7 +310,7 @@ static bool restore_fpu(uint64_t ufp, bool have)
 {
 	uint8_t *fp = in_buf.fp;
 	if (!ufp) {
-		fpu_load(fpu_init_img);
+		fpu_load_init();
 		return true;
 	}
 	bool fx_only = !xsave_size;
@@ -353,8 +334,7 @@ static bool restore_fpu(uint64_t ufp, bool have)
 		for (int i = 1; i < 8; i++)
 			hdr[i] = 0;
 	}
-	fpu_load(fp);
-	return true;
+	return fpu_switch(NULL, fp) == 0;
 }
 
 long sys_rt_sigreturn(void)

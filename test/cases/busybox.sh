@@ -10,6 +10,7 @@ bb_script() { # name: print the script
 seq 1 2000 | grep 7 | sort -r | head -5
 seq 1 50 | awk '{s+=$1} END {print s}'
 echo a b c | tr ' ' '\n' | sort -r | tr '\n' ' '; echo
+seq 1 20000 | sort -rn | md5sum
 EOS
 	subshell) cat <<'EOS' ;;
 x=outer; (x=inner; echo $x); echo $x

@@ -111,7 +111,7 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_kernel_header, 96);
 struct kvmbox_boot_vma {
 	uint64_t start, end;      /* page aligned, [start, end) */
 	uint32_t flags;
-	uint32_t reserved;
+	uint32_t pgoff;           /* KVMBOX_VMA_IMAGE: the file page at start (/proc/PID/maps) */
 };
 KVMBOX_ASSERT_SIZE(struct kvmbox_boot_vma, 24);
 

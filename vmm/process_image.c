@@ -19,13 +19,14 @@ static uint32_t vma_flags(uint32_t pf)
 	       ((pf & PF_X) ? KVMBOX_VMA_EXEC : 0) | KVMBOX_VMA_IMAGE;
 }
 
-static int add_vma(struct kvmbox_boot_process *out, uint64_t start, uint64_t end, uint32_t flags)
+static int add_vma(struct kvmbox_boot_process *out, uint64_t start, uint64_t end, uint32_t flags,
+		   uint32_t pgoff)
 {
 	if (start >= end)
 		return 0;
 	if (out->nr_vmas == KVMBOX_BOOT_MAX_VMAS)
 		return -ENOEXEC;
-	out->vmas[out->nr_vmas++] = (struct kvmbox_boot_vma){ .start = start, .end = end, .flags = flags };
+	out->vmas[out->nr_vmas++] = (struct kvmbox_boot_vma){ .start = start, .end = end, .flags = flags, .pgoff = pgoff };
 	return 0;
 }
 
@@ -229,7 +230,9 @@ int process_build_in(struct vm *vm, struct frame_alloc *fa, const struct process
 			out->vmas[out->nr_vmas - 1].flags |= flags;
 			start = out->vmas[out->nr_vmas - 1].end;
 		}
-		if ((r = add_vma(out, start, end, flags)))
+		/* The file page at start, for /proc/PID/maps (the ELF gives vaddr == offset modulo the page). */
+		uint32_t pgoff = (uint32_t)((align_down(s->offset, PAGE) + start - align_down(bias + s->vaddr, PAGE)) / PAGE);
+		if ((r = add_vma(out, start, end, flags, pgoff)))
 			return r;
 		if (end > brk)
 			brk = end;
@@ -238,7 +241,7 @@ int process_build_in(struct vm *vm, struct frame_alloc *fa, const struct process
 
 	uint32_t sflags = KVMBOX_VMA_READ | KVMBOX_VMA_WRITE | KVMBOX_VMA_GROWSDOWN |
 			  (img->exec_stack ? KVMBOX_VMA_EXEC : 0);
-	if ((r = add_vma(out, KVMBOX_STACK_TOP - KVMBOX_STACK_MAX, KVMBOX_STACK_TOP, sflags)))
+	if ((r = add_vma(out, KVMBOX_STACK_TOP - KVMBOX_STACK_MAX, KVMBOX_STACK_TOP, sflags, 0)))
 		return r;
 	if ((r = build_stack(vm, fa, p, pml4, bias, out, &out->stack_pointer)))
 		return r;

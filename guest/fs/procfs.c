@@ -1,12 +1,15 @@
 /*
  * /proc, minimal: /proc/self/exe (busybox re-executes itself through it),
- * /proc/self/cwd and /proc/self/fd/N. The links are computed from the
+ * /proc/self/cwd, /proc/self/maps and /proc/self/fd/N. The links are computed from the
  * current process when read or followed; /proc/self/fd/N follows to the
  * open file's inode (a "magic" link, as on Linux).
  */
 #include <errno.h>
 #include <fs.h>
 #include <lib.h>
+#include <mm.h>
+#include <proc.h>
+#include <uaccess.h>
 #include "../lib/pure/fsutil.h"
 
 static struct inode *fd_links[NR_OPEN];   /* made on first lookup, never freed */
@@ -36,6 +39,81 @@ void procfs_populate(struct inode *root)
 	struct inode *fd = inode_alloc_static(I_PROC_FDDIR, S_IFDIR | 0500);
 	if (fd)
 		dir_link(self, "fd", 2, fd, true);
+	struct inode *maps = inode_alloc_static(I_PROC_MAPS, S_IFREG | 0444);
+	if (maps)
+		dir_link(self, "maps", 4, maps, true);
+}
+
+/* ---- /proc/PID/maps ---- */
+
+/*
+ * Linux's show_map_vma (fs/proc/task_mmu.c): "start-end perms offset
+ * major:minor inode", the name padded to column 73 (25 + 6 * sizeof(void *)
+ * - 1 characters, then a space); a nameless line keeps the space after the
+ * inode. The offset and the device/inode are the file's (0 for anonymous
+ * memory). Shared anonymous memory is a shmem file there: "/dev/zero
+ * (deleted)" on device 00:01.
+ */
+#define MAPS_NAME_COL 73
+
+size_t procfs_maps_text(struct proc *p, char *buf, size_t size)
+{
+	struct mm *mm = p->mm;
+	struct inode *exe = NULL;
+	size_t len = 0;
+	for (struct vma *v = mm ? mm->vmas : NULL; v; v = v->next) {
+		const char *name = NULL;
+		unsigned major = 0, minor = 0;
+		uint64_t ino = 0, off = 0;
+		if (v->flags & KVMBOX_VMA_IMAGE) {
+			if (!exe && path_lookup_at(fs_root(), p->exe_path, strnlen(p->exe_path, KVMBOX_PATH_MAX),
+						   LOOKUP_FOLLOW, &exe))
+				exe = NULL;
+			name = p->exe_path;
+			ino = exe ? exe->ino : 0;
+			off = (uint64_t)v->pgoff * PAGE_SIZE;
+		} else if (v->flags & KVMBOX_VMA_HEAP) {
+			name = "[heap]";
+		} else if (v->flags & KVMBOX_VMA_GROWSDOWN) {
+			name = "[stack]";
+		} else if (v->flags & KVMBOX_VMA_SHARED) {
+			name = "/dev/zero (deleted)";
+			minor = 1;
+			ino = 1 + v->start / PAGE_SIZE; /* one shmem inode per mapping */
+		}
+		char line[MAPS_NAME_COL + KVMBOX_PATH_MAX + 2];
+		int n = snprintf(line, sizeof(line), "%08lx-%08lx %c%c%c%c %08lx %02x:%02x %lu ", v->start, v->end,
+				 v->flags & KVMBOX_VMA_READ ? 'r' : '-', v->flags & KVMBOX_VMA_WRITE ? 'w' : '-',
+				 v->flags & KVMBOX_VMA_EXEC ? 'x' : '-', v->flags & KVMBOX_VMA_SHARED ? 's' : 'p',
+				 off, major, minor, ino);
+		if (name) {
+			while (n < MAPS_NAME_COL)
+				line[n++] = ' ';
+			n += snprintf(line + n, sizeof(line) - (size_t)n, "%s", name);
+		}
+		line[n++] = '\n';
+		for (int i = 0; i < n; i++, len++)
+			if (len + 1 < size)
+				buf[len] = line[i];
+	}
+	if (size)
+		buf[MIN(len, size - 1)] = 0;
+	return len;
+}
+
+ssize_t procfs_maps_read(const struct kiovec *iov, int cnt, uint64_t *posp)
+{
+	static char text[16384];   /* one vCPU: the text of one read at a time */
+	size_t len = MIN(procfs_maps_text(current_proc(), text, sizeof(text)), sizeof(text) - 1);
+	ssize_t done = 0;
+	for (int i = 0; i < cnt && *posp < len; i++) {
+		size_t n = MIN(iov[i].len, len - *posp);
+		if (copy_to_user(iov[i].base, text + *posp, n))
+			return done ? done : -EFAULT;
+		*posp += n;
+		done += (ssize_t)n;
+	}
+	return done;
 }
 
 /* "N" in /proc/self/fd for an open fd N. */

@@ -83,6 +83,8 @@ static ssize_t file_rw(struct file *f, const struct kiovec *iov, int cnt, bool w
 		return dev_rw(f, iov, cnt, write);
 	case I_BLOCK:
 		return blk_rw(f, iov, cnt, write, posp);
+	case I_PROC_MAPS:
+		return write ? -EINVAL : procfs_maps_read(iov, cnt, posp);
 	case I_DIR:
 	case I_PROC_FDDIR:
 		return -EISDIR;

@@ -64,6 +64,7 @@ enum inode_kind {
 	I_PROC_CWD,     /* /proc/self/cwd: symlink to the working directory */
 	I_PROC_FDDIR,   /* /proc/self/fd: one entry per open fd */
 	I_PROC_FDLINK,  /* /proc/self/fd/N: symlink to what fd N is open on */
+	I_PROC_MAPS,    /* /proc/self/maps: the text made at each read (procfs_maps_text) */
 	I_FIFO,         /* named pipe (mknod S_IFIFO): u.pipe while open */
 	I_ANON,         /* behind an anonymous file (pipe, epoll, eventfd, ...): file->ops */
 	I_BLOCK,        /* a virtio-blk disk (/dev/vda, ...): u.blk */
@@ -489,4 +490,12 @@ struct inode *procfs_lookup(struct inode *dir, const char *name, size_t len);
 long procfs_readlink(struct inode *ip, char *buf, size_t size, const char **target);
 int procfs_follow(struct inode *ip, int *nlinks, struct inode **out);
 long procfs_getdents(struct file *f, uint64_t dirp, size_t count);
+/*
+ * p's memory map as /proc/PID/maps shows it, in Linux's format (one line per
+ * VMA: range, perms, offset, dev, inode, name). Writes at most size bytes
+ * (NUL-terminated when size > 0) and returns the whole text's length.
+ */
+size_t procfs_maps_text(struct proc *p, char *buf, size_t size);
+/* read(2) of /proc/self/maps at *posp. */
+ssize_t procfs_maps_read(const struct kiovec *iov, int cnt, uint64_t *posp);
 #endif

@@ -42,7 +42,7 @@ void palloc_import(const struct kvmbox_frame_pool *fp);
 struct vma {
 	uint64_t start, end;     /* [start, end), page aligned */
 	uint32_t flags;          /* KVMBOX_VMA_* (shared/boot.h) */
-	uint32_t reserved;
+	uint32_t pgoff;          /* KVMBOX_VMA_IMAGE: the file page at start */
 	uint64_t pte_bits;       /* P|U|W|NX for a page of this VMA: vma_pte_flags(flags) | PTE_P */
 	struct vma *next;        /* sorted by start */
 };

@@ -41,6 +41,7 @@ int vma_adopt_boot(struct mm *mm, const struct kvmbox_boot_vma *bv, uint32_t n)
 		v->start = bv[i].start;
 		v->end = bv[i].end;
 		v->flags = bv[i].flags;
+		v->pgoff = bv[i].pgoff;
 		v->pte_bits = pte_flags_for(v->flags) | PTE_P;
 		*pp = v;
 		pp = &v->next;
@@ -102,6 +103,8 @@ static int split_at(struct mm *mm, uint64_t addr)
 		return -ENOMEM;
 	*n = *v;
 	n->start = addr;
+	if (v->flags & KVMBOX_VMA_IMAGE)
+		n->pgoff += (uint32_t)((addr - v->start) / PAGE_SIZE);
 	v->end = addr;
 	v->next = n;
 	return 0;

@@ -26,8 +26,10 @@
 /* Physical page allocator. Pages come back zeroed from page_alloc_zeroed. */
 uint64_t page_alloc(void);          /* 0 when out of memory; contents undefined */
 uint64_t page_alloc_zeroed(void);   /* 0 when out of memory */
-uint64_t page_alloc_fresh(void);
-uint64_t page_alloc_table(void);    /* for page tables: zeroed by the guest itself (palloc.c) */    /* a never-used (zero) frame, or 0 when none are left */
+uint64_t page_alloc_fresh(void);   /* a never-used (zero) frame, or 0 when none are left */
+/* Map never-used frames into pte[0..] while absent, at most max: how many (0: none left). */
+unsigned map_fresh_run(uint64_t *pte, unsigned max, uint64_t bits);
+uint64_t page_alloc_table(void);    /* for page tables: zeroed by the guest itself (palloc.c) */
 void page_get(uint64_t pa);         /* one more user of the frame */
 void page_put(uint64_t pa);         /* one less; freed at zero */
 uint32_t page_refcount(uint64_t pa);
@@ -45,6 +47,7 @@ struct vma {
 	uint32_t pgoff;          /* KVMBOX_VMA_IMAGE: the file page at start */
 	uint64_t pte_bits;       /* P|U|W|NX for a page of this VMA: vma_pte_flags(flags) | PTE_P */
 	struct vma *next;        /* sorted by start */
+	uint32_t fault_deny;     /* #PF error-code bits the fast path leaves to the slow one (vma_set_flags) */
 };
 
 struct mm {
@@ -54,6 +57,7 @@ struct mm {
 	uint64_t mmap_base;      /* next top-down mmap search start */
 	uint64_t stack_top;
 	struct vma *vma_cache;   /* the last VMA vma_find returned; reset when the list changes */
+	uint64_t fault_next;     /* the page after the last fast-path fault's pages (fault-around) */
 	int users;
 };
 
@@ -75,6 +79,8 @@ uint64_t vma_find_free(struct mm *mm, uint64_t len); /* top-down search below mm
 int vma_protect(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags);
 /* Leaf PTE permission bits (U, W, NX) for VMA flags. */
 uint64_t vma_pte_flags(uint32_t flags);
+/* Set v's flags and what derives from them (pte_bits, fault_deny). */
+void vma_set_flags(struct vma *v, uint32_t flags);
 
 /*
  * Resolve a user fault or a kernel access to user memory at va: demand-zero
@@ -83,6 +89,7 @@ uint64_t vma_pte_flags(uint32_t flags);
  * SEGV_ACCERR).
  */
 int handle_user_fault(struct mm *mm, uint64_t va, bool write, bool exec);
+int user_page_fault(uint64_t addr, uint64_t err); /* the #PF fast path (entry.S): 0 when mapped */
 
 /* Address spaces (mm/mm.c). */
 struct mm *mm_create(void);              /* empty user half, kernel half shared */

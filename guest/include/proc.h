@@ -165,7 +165,9 @@ struct percpu {
 } __attribute__((aligned(4096)));
 #define PERCPU_KSTACK_TOP 8
 #define PERCPU_USER_RSP 16
+#define PERCPU_CURRENT 24
 #define PERCPU_WORK 36
+#define PERCPU_MM 40
 #define PERCPU_TSS_RSP0 60
 #define PERCPU_SHARED_ENABLED (4096 + 8)
 #define MAX_CPUS 2
@@ -184,8 +186,20 @@ static inline struct percpu *this_cpu(void)
 	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
 	return p;
 }
-static inline struct thread *current_thread(void) { return this_cpu()->current; }
-static inline struct proc *current_proc(void) { return this_cpu()->current->proc; }
+/* One gs-relative load instead of two (this_cpu, then ->current): every syscall asks. */
+static inline struct thread *current_thread(void)
+{
+	struct thread *t;
+	__asm__ volatile("mov %%gs:%c1, %0" : "=r"(t) : "i"(PERCPU_CURRENT));
+	return t;
+}
+static inline struct proc *current_proc(void) { return current_thread()->proc; }
+static inline struct mm *this_cpu_mm(void)
+{
+	struct mm *mm;
+	__asm__ volatile("mov %%gs:%c1, %0" : "=r"(mm) : "i"(PERCPU_MM));
+	return mm;
+}
 
 /* ---- processes (kernel/proc.c) ---- */
 extern struct proc *all_procs;
@@ -199,7 +213,8 @@ noreturn void thread_exit(int wait_status);
 /* ---- scheduling (kernel/sched.c); interrupts are off in the kernel ---- */
 void sched_init(void);
 void sched_enqueue(struct thread *t);     /* make runnable */
-void schedule(void);                      /* run something else; returns when current runs again */
+void schedule(void);
+void sched_yield_cpu(void);  /* sched_yield: to the back of the run queue if anyone else is runnable */                      /* run something else; returns when current runs again */
 /*
  * Sleep on wchan until wakeup(wchan), the deadline (CLOCK_MONOTONIC ns, 0 =
  * none) or, when interruptible, a deliverable signal. Returns 0 when woken,

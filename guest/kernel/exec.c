@@ -169,9 +169,8 @@ static bool exec_vmas(struct mm *mm, const struct kvmbox_boot_process *img)
 			return false;
 		v->start = img->vmas[i].start;
 		v->end = img->vmas[i].end;
-		v->flags = img->vmas[i].flags;
+		vma_set_flags(v, img->vmas[i].flags);
 		v->pgoff = img->vmas[i].pgoff;
-		v->pte_bits = vma_pte_flags(v->flags) | PTE_P;
 		*pp = v;
 		pp = &v->next;
 	}

@@ -295,6 +295,13 @@ void schedule(void)
 	this_cpu()->work &= ~WORK_RESCHED;
 }
 
+/* Linux's sched_yield: the caller goes behind every runnable thread (here: the run queue's tail). */
+void sched_yield_cpu(void)
+{
+	if (rq_head)
+		schedule();
+}
+
 static void wake(struct thread *t, int reason)
 {
 	t->wchan = NULL;

@@ -149,6 +149,7 @@ long sys_sched_getaffinity(pid_t pid, size_t len, uint64_t mask)
 
 long sys_sched_yield(void)
 {
+	sched_yield_cpu();
 	return 0;
 }
 

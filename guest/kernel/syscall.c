@@ -10,6 +10,7 @@
 typedef long (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 
 static long sys_ni(void);
+void syscall_full_frame_entry(void); /* entry.S: not a C function, only its address */
 static long sys_enosys_quiet(void) { return -ENOSYS; }
 
 /* Through void (*)(void): the generic function-pointer type -Wcast-function-type accepts. */
@@ -56,21 +57,32 @@ const syscall_fn syscall_table[NR_SYSCALLS] = {
 	[SYS_rseq] = FN(sys_enosys_quiet),
 	[SYS_membarrier] = FN(sys_enosys_quiet),
 	S(setrlimit), S(sethostname), S(times), S(getrusage),
+	/* Last, overriding the above: these need every register (syscall_full_fn). */
+	[SYS_rt_sigreturn] = FN(syscall_full_frame_entry), [SYS_clone] = FN(syscall_full_frame_entry),
+	[SYS_fork] = FN(syscall_full_frame_entry), [SYS_vfork] = FN(syscall_full_frame_entry),
+	[SYS_execve] = FN(syscall_full_frame_entry), [SYS_execveat] = FN(syscall_full_frame_entry),
+	[SYS_clone3] = FN(syscall_full_frame_entry),
 };
 #pragma GCC diagnostic pop
 
 /*
- * Syscalls that read or rewrite the whole user register frame take the
- * slow entry, which saves every register (entry.S). Bit n = syscall n.
+ * Syscalls that read or rewrite the whole user register frame: in the table
+ * as syscall_full_frame_entry (entry.S), which takes the slow entry, where
+ * every register is saved; dispatched from here.
  */
-#define BIT(n) (1ull << ((n) % 64))
-const uint64_t syscall_full_frame[NR_SYSCALLS / 64] = {
-	[SYS_rt_sigreturn / 64] = BIT(SYS_rt_sigreturn) | BIT(SYS_clone) | BIT(SYS_fork) |
-				  BIT(SYS_vfork) | BIT(SYS_execve),
-	[SYS_execveat / 64] = BIT(SYS_execveat),
-	[SYS_clone3 / 64] = BIT(SYS_clone3),
-};
-_Static_assert(SYS_rt_sigreturn / 64 == SYS_execve / 64, "same word");
+static syscall_fn syscall_full_fn(uint64_t nr)
+{
+	switch (nr) {
+	case SYS_rt_sigreturn: return FN(sys_rt_sigreturn);
+	case SYS_clone: return FN(sys_clone);
+	case SYS_fork: return FN(sys_fork);
+	case SYS_vfork: return FN(sys_vfork);
+	case SYS_execve: return FN(sys_execve);
+	case SYS_execveat: return FN(sys_execveat);
+	case SYS_clone3: return FN(sys_clone3);
+	}
+	return FN(sys_ni);
+}
 
 struct trap_frame *current_frame(void)
 {
@@ -122,5 +134,8 @@ void syscall_slow(struct trap_frame *tf)
 		tf->rax = (uint64_t)-ENOSYS;
 		return;
 	}
-	tf->rax = (uint64_t)syscall_table[nr](tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
+	syscall_fn fn = syscall_table[nr];
+	if (fn == FN(syscall_full_frame_entry))
+		fn = syscall_full_fn(nr);
+	tf->rax = (uint64_t)fn(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
 }

@@ -51,6 +51,29 @@ uint64_t page_alloc_fresh(void)
 	return pa;
 }
 
+/*
+ * Fault-around (fault.c): give never-used frames to the absent leaf entries
+ * pte[0], pte[1], ... up to max of them, stopping at the first entry in
+ * use; one pass, frames taken from the fresh region as it goes. Returns how
+ * many were mapped (0: the fresh region is used up).
+ */
+unsigned map_fresh_run(uint64_t *pte, unsigned max, uint64_t bits)
+{
+	uint64_t pa = fresh_next, left = (fresh_end - pa) >> 12;
+	if (max > left)
+		max = (unsigned)left;
+	uint32_t *c = &frames[pa >> 12];
+	unsigned n = 0;
+	while (n < max && !pte[n]) {
+		pte[n] = pa | bits;
+		c[n] = 1;
+		pa += PAGE_SIZE;
+		n++;
+	}
+	fresh_next = pa;
+	return n;
+}
+
 uint64_t page_alloc(void)
 {
 	uint64_t pa;

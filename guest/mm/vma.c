@@ -40,9 +40,8 @@ int vma_adopt_boot(struct mm *mm, const struct kvmbox_boot_vma *bv, uint32_t n)
 		struct vma *v = &boot_vmas[i];
 		v->start = bv[i].start;
 		v->end = bv[i].end;
-		v->flags = bv[i].flags;
+		vma_set_flags(v, bv[i].flags);
 		v->pgoff = bv[i].pgoff;
-		v->pte_bits = pte_flags_for(v->flags) | PTE_P;
 		*pp = v;
 		pp = &v->next;
 	}
@@ -84,8 +83,7 @@ int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 		return -ENOMEM;
 	v->start = start;
 	v->end = end;
-	v->flags = flags;
-	v->pte_bits = pte_flags_for(flags) | PTE_P;
+	vma_set_flags(v, flags);
 	v->next = *pp;
 	*pp = v;
 	return 0;
@@ -195,7 +193,7 @@ static void reprotect_one(uint64_t *pte, uint64_t va, void *ctx)
 	uint32_t flags = *(uint32_t *)ctx;
 	uint64_t pa = *pte & PTE_ADDR;
 	if (!(flags & (KVMBOX_VMA_READ | KVMBOX_VMA_WRITE | KVMBOX_VMA_EXEC)))
-		*pte = pa | PTE_HELD | (*pte & PTE_COW); /* PROT_NONE: not present, frame kept */
+		*pte = pa | PTE_HELD | (*pte & (PTE_COW | PTE_SHARED)); /* PROT_NONE: not present, frame kept */
 	else if (*pte & PTE_COW)
 		*pte = pa | PTE_P | (pte_flags_for(flags) & ~PTE_W) | (*pte & (PTE_A | PTE_D | PTE_COW));
 	else
@@ -219,9 +217,8 @@ int vma_protect(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 		return r;
 	for (struct vma *v = vma_find(mm, start); v && v->start < end; v = v->next) {
 		uint32_t keep = v->flags & ~(KVMBOX_VMA_READ | KVMBOX_VMA_WRITE | KVMBOX_VMA_EXEC);
-		v->flags = keep | flags;
-		v->pte_bits = pte_flags_for(flags) | PTE_P;
-		pt_for_each(mm->pml4, v->start, v->end, reprotect_one, &flags);
+		vma_set_flags(v, keep | flags);
+		pt_for_each(mm->pml4, v->start, v->end, reprotect_one, &v->flags); /* with KVMBOX_VMA_SHARED */
 	}
 	return 0;
 }
@@ -229,4 +226,25 @@ int vma_protect(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags)
 uint64_t vma_pte_flags(uint32_t flags)
 {
 	return pte_flags_for(flags);
+}
+
+/*
+ * #PF error code (SDM vol. 3A 4.7): P 1, W/R 2, U/S 4, RSVD 8, I/D 16, and
+ * higher bits. fault_deny holds every bit whose presence sends a fault to
+ * the slow path: P (copy-on-write, PROT_NONE), RSVD and the rest always, W
+ * without write permission, I/D without exec, and U/S (set on every user
+ * fault) when the VMA allows nothing, so that one test decides.
+ */
+void vma_set_flags(struct vma *v, uint32_t flags)
+{
+	uint32_t deny = ~(2u | 4u | 16u);
+	if (!(flags & KVMBOX_VMA_WRITE))
+		deny |= 2;
+	if (!(flags & KVMBOX_VMA_EXEC))
+		deny |= 16;
+	if (!(flags & (KVMBOX_VMA_READ | KVMBOX_VMA_WRITE | KVMBOX_VMA_EXEC)))
+		deny |= 4;
+	v->flags = flags;
+	v->fault_deny = deny;
+	v->pte_bits = pte_flags_for(flags) | PTE_P;
 }

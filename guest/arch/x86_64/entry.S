@@ -41,6 +41,8 @@
 #define PERCPU_SHARED_ENABLED (4096 + 8)
 
 #define SYSCALL_FAULT_VA 0x00007ffffffff000 /* KVMBOX_SYSCALL_FAULT_VA */
+#define SYSCALL_FAULT_VA_LO 0xfffff000
+#define SYSCALL_FAULT_VA_HI 0x00007fff
 #define USER_CS 0x23
 #define USER_DS 0x1b
 #define NR_SYSCALLS 512
@@ -95,11 +97,12 @@ isr_stubs_end:
  * thread's kernel stack; rcx/r11 hold the real return rip and rflags.
  */
 page_fault_entry:
-	push %rax
-	movabs $SYSCALL_FAULT_VA, %rax
-	cmp %rax, 16(%rsp)
-	pop %rax
+	/* rip == SYSCALL_FAULT_VA, low half first: an ordinary fault pays two instructions. */
+	cmpl $SYSCALL_FAULT_VA_LO, 8(%rsp)
+	jne pf_not_syscall
+	cmpl $SYSCALL_FAULT_VA_HI, 12(%rsp)
 	je pf_syscall
+pf_not_syscall:
 	/*
 	 * A user page fault that mm resolves (demand zero) is the common case:
 	 * save only what C clobbers, resolve, and return. Signals and kernel
@@ -123,10 +126,10 @@ page_fault_entry:
 	call user_page_fault            /* 0: mapped, retry the access */
 	test %eax, %eax
 	jnz 3f
-	/* Same thread, no switch: the stack tops below are unchanged, stored as on every return. */
-	lea F_SIZE(%rsp), %rax
-	mov %rax, %gs:PERCPU_KSTACK_TOP
-	mov %rax, %gs:PERCPU_TSS_RSP0
+	/*
+	 * Same thread, no switch: the per-CPU stack top and TSS.RSP0 already
+	 * hold this thread's kernel stack top (the entry pushed the frame there).
+	 */
 	mov F_R11(%rsp), %r11
 	mov F_R10(%rsp), %r10
 	mov F_R9(%rsp), %r9
@@ -154,13 +157,6 @@ page_fault_entry:
 2:	/* In the kernel: the general path, which panics with the frame. */
 	mov $14, %eax
 	jmp trap_common
-
-pf_syscall:
-	add $8, %rsp                    /* drop the error code: the rip slot is on top */
-	mov %rcx, (%rsp)                /* rip: where SYSCALL would return */
-	mov %r11, 16(%rsp)              /* rflags: as SYSCALL saved them */
-	swapgs
-	jmp syscall_after_hw_frame
 
 trap_common:
 	mov %r15, F_R15(%rsp)
@@ -205,37 +201,33 @@ trap_common:
 	add $F_RIP, %rsp
 	iretq
 
-/* ---- SYSCALL (SDM vol. 2B: rcx = user rip, r11 = user rflags; FMASK cleared IF) ---- */
-	.globl syscall_entry
-syscall_entry:
-	swapgs
-	mov %rsp, %gs:PERCPU_USER_RSP
-	mov %gs:PERCPU_KSTACK_TOP, %rsp
-	pushq $USER_DS                  /* ss */
-	pushq %gs:PERCPU_USER_RSP       /* rsp */
-	pushq %r11                      /* rflags */
-	pushq $USER_CS                  /* cs */
-	pushq %rcx                      /* rip */
-syscall_after_hw_frame:
-	pushq %rax                      /* orig_rax */
-	pushq %rdi
-	pushq %rsi
-	pushq %rdx
-	sub $16, %rsp                   /* rcx, rax: filled by the slow paths */
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	sub $(7 * 8), %rsp              /* r11, rbx, rbp, r12-r15: slow paths */
+/*
+ * ---- SYSCALL (SDM vol. 2B: rcx = user rip, r11 = user rflags; FMASK cleared IF) ----
+ * Two ways in, one body (syscall_body): the real SYSCALL entry (hardware
+ * hosts), and the #PF at SYSCALL_FAULT_VA (kvm_pvm, page_fault_entry).
+ * The body starts with the hardware part of the frame and orig_rax pushed.
+ */
+.macro syscall_body
+	sub $F_ORIG_RAX, %rsp
+	mov %rdi, F_RDI(%rsp)
+	mov %rsi, F_RSI(%rsp)
+	mov %rdx, F_RDX(%rsp)
+	mov %r8, F_R8(%rsp)
+	mov %r9, F_R9(%rsp)
+	mov %r10, F_R10(%rsp)           /* rcx, rax, r11, rbx, rbp, r12-r15: slow paths */
 	cmp $NR_SYSCALLS, %rax
 	jae syscall_slow_entry
 	cmpq $0, %gs:PERCPU_SHARED_ENABLED
 	jne syscall_slow_entry          /* the VMM wants stops or traces */
-	bt %rax, syscall_full_frame(%rip)
-	jc syscall_slow_entry           /* fork, execve, sigreturn...: need every register */
 	mov %r10, %rcx                  /* 4th argument (SysV passes it in rcx) */
+	/* Full-frame syscalls (fork, execve, sigreturn...) are syscall_full_frame_entry in the table. */
 	call *syscall_table(, %rax, 8)
-	/* Back to user mode. rax holds the result; callee-saved registers still
-	 * hold the user's values (C preserved them). */
+	/*
+	 * Back to user mode. rax holds the result; callee-saved registers still
+	 * hold the user's values (C preserved them). The per-CPU stack top and
+	 * TSS.RSP0 hold this thread's kernel stack top: it entered there, and a
+	 * switch away and back (switch_to) stores them again.
+	 */
 	cmpl $0, %gs:PERCPU_WORK
 	jne syscall_slow_exit
 	mov F_R10(%rsp), %r10
@@ -246,13 +238,43 @@ syscall_after_hw_frame:
 	mov F_RDI(%rsp), %rdi
 	mov F_RIP(%rsp), %rcx
 	mov F_RFLAGS(%rsp), %r11
-	/* The kernel stack of the thread being resumed: its frame is at its top. */
-	lea F_SIZE(%rsp), %rsp
-	mov %rsp, %gs:PERCPU_KSTACK_TOP
-	mov %rsp, %gs:PERCPU_TSS_RSP0
-	mov (F_RSP - F_SIZE)(%rsp), %rsp
+	mov F_RSP(%rsp), %rsp
 	swapgs
 	sysretq
+.endm
+
+	.globl syscall_entry
+syscall_entry:
+	swapgs
+	mov %rsp, %gs:PERCPU_USER_RSP
+	mov %gs:PERCPU_KSTACK_TOP, %rsp
+	pushq $USER_DS                  /* ss */
+	pushq %gs:PERCPU_USER_RSP       /* rsp */
+	pushq %r11                      /* rflags */
+	pushq $USER_CS                  /* cs */
+	pushq %rcx                      /* rip */
+	pushq %rax                      /* orig_rax */
+	syscall_body
+
+/*
+ * kvm_pvm: the CPU pushed [error code, rip = the fault VA, cs, rflags
+ * (masked), rsp, ss] on the thread's kernel stack; rcx/r11 hold the real
+ * return rip and rflags. The error-code slot is where orig_rax goes.
+ */
+	.globl syscall_after_hw_frame      /* vmm/cpl0_count.c names the entry here, by rax */
+syscall_after_hw_frame:
+pf_syscall:
+	mov %rax, (%rsp)                /* orig_rax */
+	mov %rcx, 8(%rsp)               /* rip: where SYSCALL would return */
+	mov %r11, 24(%rsp)              /* rflags: as SYSCALL saved them */
+	swapgs
+	syscall_body
+
+/* A full-frame syscall reached through the table: drop the return address, take the slow entry. */
+	.globl syscall_full_frame_entry
+syscall_full_frame_entry:
+	add $8, %rsp
+	jmp syscall_slow_entry
 
 /* Fill the slots the fast path skipped; the registers still hold user values. */
 .macro fill_syscall_frame

@@ -11,7 +11,9 @@ extern char isr_stubs[], isr_stubs_end[], syscall_entry[];
 
 _Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "percpu");
 _Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "percpu");
+_Static_assert(__builtin_offsetof(struct percpu, current) == PERCPU_CURRENT, "percpu");
 _Static_assert(__builtin_offsetof(struct percpu, work) == PERCPU_WORK, "percpu");
+_Static_assert(__builtin_offsetof(struct percpu, mm) == PERCPU_MM, "percpu");
 _Static_assert(__builtin_offsetof(struct percpu, tss) + 4 == PERCPU_TSS_RSP0, "percpu");
 _Static_assert(__builtin_offsetof(struct percpu, shared) + __builtin_offsetof(struct kvmbox_shared_page, enabled) ==
 	       PERCPU_SHARED_ENABLED, "percpu");

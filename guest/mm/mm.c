@@ -5,20 +5,16 @@
 #include "lib.h"
 #include "errno.h"
 
-struct mm *mm_create(void)
+/* A new user half for mm: an empty PML4 whose entries 256..511 are the kernel's. */
+static int mm_new_pml4(struct mm *mm)
 {
-	struct mm *mm = kmalloc(sizeof(*mm));
-	if (!mm)
-		return NULL;
 	/* See page_alloc_table: a recycled frame must be written by the guest itself. */
 	uint64_t pml4 = page_alloc_fresh();
 	bool fresh = pml4 != 0;
 	if (!fresh)
 		pml4 = page_alloc_table();
-	if (!pml4) {
-		kfree(mm);
-		return NULL;
-	}
+	if (!pml4)
+		return -ENOMEM;
 	/* The kernel half (PML4 entries 256..511) is the same in every address space. */
 	uint64_t *dst = (uint64_t *)P2V(pml4) + 256, *src = (uint64_t *)P2V(boot_info->kernel_pml4) + 256;
 	if (fresh) {
@@ -28,6 +24,18 @@ struct mm *mm_create(void)
 		__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
 	}
 	mm->pml4 = pml4;
+	return 0;
+}
+
+struct mm *mm_create(void)
+{
+	struct mm *mm = kmalloc(sizeof(*mm));
+	if (!mm)
+		return NULL;
+	if (mm_new_pml4(mm)) {
+		kfree(mm);
+		return NULL;
+	}
 	mm->users = 1;
 	mm->stack_top = KVMBOX_STACK_TOP;
 	mm->mmap_base = KVMBOX_STACK_TOP - KVMBOX_STACK_MAX - (1ull << 30);
@@ -67,20 +75,49 @@ static void cow_one(uint64_t *pte, uint64_t va, void *ctx)
 }
 
 /*
- * fork: the child's address space, sharing every frame copy-on-write. The
- * walk visits only present entries, table by table.
+ * MAP_SHARED anonymous memory is one object for every process that maps it
+ * (Linux: a shmem file): before fork shares the frames, every page of a
+ * shared VMA gets one, so a page first touched after the fork is the same
+ * page in parent and child. PROT_NONE pages keep theirs as PTE_HELD.
+ */
+static int populate_shared(struct mm *mm, struct vma *v)
+{
+	uint64_t bits = v->pte_bits;
+	if (!(v->flags & (KVMBOX_VMA_READ | KVMBOX_VMA_WRITE | KVMBOX_VMA_EXEC)))
+		bits = (bits & ~PTE_P) | PTE_HELD;
+	for (uint64_t va = v->start; va < v->end; va += PAGE_SIZE) {
+		uint64_t *pte = pte_walk(mm->pml4, va, true);
+		if (!pte)
+			return -ENOMEM;
+		if (PTE_HAS_FRAME(*pte))
+			continue;
+		uint64_t pa = page_alloc_zeroed();
+		if (!pa)
+			return -ENOMEM;
+		*pte = pa | bits;
+	}
+	return 0;
+}
+
+/*
+ * fork: the child's address space, sharing every frame copy-on-write (and
+ * MAP_SHARED frames as they are). The walk visits only present entries,
+ * table by table.
  */
 struct mm *mm_clone(struct mm *parent)
 {
-	struct mm *mm = mm_create();
+	struct mm *mm = kmalloc(sizeof(*mm));
 	if (!mm)
 		return NULL;
+	mm->users = 1;
 	mm->brk_start = parent->brk_start;
 	mm->brk = parent->brk;
 	mm->mmap_base = parent->mmap_base;
 	mm->stack_top = parent->stack_top;
 	struct vma **pp = &mm->vmas;
 	for (struct vma *v = parent->vmas; v; v = v->next) {
+		if ((v->flags & KVMBOX_VMA_SHARED) && populate_shared(parent, v))
+			goto fail;
 		struct vma *n = kmalloc(sizeof(*n));
 		if (!n)
 			goto fail;
@@ -89,6 +126,8 @@ struct mm *mm_clone(struct mm *parent)
 		*pp = n;
 		pp = &n->next;
 	}
+	if (mm_new_pml4(mm))
+		goto fail;
 	struct cow_ctx c = { mm->pml4, 0 };
 	pt_for_each(parent->pml4, 0, KVMBOX_USER_MAP_TOP, cow_one, &c);
 	/* The parent's writable entries just became read-only: flush its TLB. */
@@ -105,7 +144,8 @@ fail:
 void mm_teardown(struct mm *mm)
 {
 	/* The walk over empty entries natively, the clearing here (kernel/exec.c). */
-	mm_free_user_half(mm->pml4);
+	if (mm->pml4)
+		mm_free_user_half(mm->pml4);
 	for (struct vma *v = mm->vmas, *n; v; v = n) {
 		n = v->next;
 		vma_free(v);

@@ -116,6 +116,8 @@ long sys_mmap(uint64_t addr, size_t len, int prot, int flags, int fd, off_t off)
 			return -ENOMEM;
 	}
 	uint32_t vflags = prot_to_vma(prot);
+	if (type != MAP_PRIVATE)
+		vflags |= KVMBOX_VMA_SHARED; /* anonymous: shared with the children forked from here on (mm_clone) */
 	int r = vma_insert(mm, start, start + size, vflags);
 	if (r)
 		return r;
@@ -126,7 +128,6 @@ long sys_mmap(uint64_t addr, size_t len, int prot, int flags, int fd, off_t off)
 			return e;
 		}
 	}
-	/* MAP_SHARED anonymous memory is private until fork exists. */
 	return (long)start;
 }
 
@@ -183,7 +184,16 @@ long sys_madvise(uint64_t addr, size_t len, int advice)
 	uint64_t end = addr + ALIGN_UP((uint64_t)len, PAGE_SIZE);
 	if (end < addr || end > KVMBOX_USER_MAP_TOP)
 		return -EINVAL;
-	/* The next touch faults in a zero page. */
-	unmap_pages(current_proc()->mm, addr, end);
+	/*
+	 * Private pages: the next touch faults in a zero page. MAP_SHARED
+	 * anonymous pages keep their contents (Linux: the shmem page stays in
+	 * its file and is mapped again), so they stay as they are.
+	 */
+	struct mm *mm = current_proc()->mm;
+	for (struct vma *v = mm->vmas; v && v->start < end; v = v->next) {
+		if (v->end <= addr || (v->flags & KVMBOX_VMA_SHARED))
+			continue;
+		unmap_pages(mm, MAX(v->start, addr), MIN(v->end, end));
+	}
 	return 0;
 }

@@ -1,7 +1,7 @@
 # Pipes, FIFOs, poll/select/epoll, eventfd, timerfd, signalfd, futexes (issue #3).
 # Sourced by run-tests.sh: case_* functions with its helpers, registered with `add`.
 
-IPC_PROGS="ipc_pipe ipc_fifo ipc_poll ipc_epoll ipc_fdtypes ipc_futex"
+IPC_PROGS="ipc_pipe ipc_fifo ipc_poll ipc_epoll ipc_fdtypes ipc_futex ipc_shm_fork"
 
 case_ipc_same() { # libc prog [args...]: the self-checking program, identical to native
 	local l=$1 p=$2; shift 2

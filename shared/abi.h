@@ -9,7 +9,7 @@
  * version it was built with in its kernel header (boot.h); the VMM refuses a
  * kernel built against another version.
  */
-#define KVMBOX_ABI_VERSION 5
+#define KVMBOX_ABI_VERSION 6
 
 /*
  * A guest pointer. Inside the guest it is a plain pointer-sized integer too:

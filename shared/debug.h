@@ -39,10 +39,22 @@ struct kvmbox_stop_record {
 	uint64_t aux;             /* event specific, see above */
 	uint64_t watch_addr;      /* for WATCHPOINT */
 	uint32_t watch_kind;      /* enum kvmbox_bp_kind */
-	uint32_t reserved;
+	uint32_t flags;           /* KVMBOX_STOPF_* */
 	uint64_t cr3;             /* the stopped process's address space */
+	/*
+	 * The stopped thread's saved frame (guest-physical; the first
+	 * KVMBOX_TRAP_FRAME_WORDS fields of struct kvmbox_user_regs, complete
+	 * at every stop): the VMM reads registers natively, without a command.
+	 */
+	uint64_t frame_gpa;
+	uint64_t fs_base, gs_base;
 };
-KVMBOX_ASSERT_SIZE(struct kvmbox_stop_record, 128);
+KVMBOX_ASSERT_SIZE(struct kvmbox_stop_record, 152);
+
+/* kvmbox_stop_record.flags: what the guest kernel's start-up probes found (EV_START). */
+#define KVMBOX_STOPF_DR_WORK      (1u << 0) /* debug registers fire for ring-3 code */
+#define KVMBOX_STOPF_STEP_TRAMP   (1u << 1) /* iretq+TF skips a trap: steps go through a trampoline */
+#define KVMBOX_STOPF_STEP_BROKEN  (1u << 2) /* TF single-step of ring 3 does not trap at all */
 
 enum kvmbox_bp_kind {
 	KVMBOX_BP_EXEC  = 0,
@@ -54,14 +66,14 @@ enum kvmbox_bp_kind {
 /* What the VMM tells a stopped guest to do next. */
 enum kvmbox_cmd_op {
 	KVMBOX_CMD_RESUME      = 0,  /* continue; arg0 = signal to deliver (0: none) */
-	KVMBOX_CMD_STEP        = 1,  /* one instruction; arg0 = signal */
+	KVMBOX_CMD_STEP        = 1,  /* tid (0: the stopped thread) steps one instruction; arg0 = signal */
 	KVMBOX_CMD_KILL        = 2,  /* kill the stopped process (SIGKILL) */
-	KVMBOX_CMD_GET_REGS    = 3,  /* tid -> frame.regs */
-	KVMBOX_CMD_SET_REGS    = 4,  /* tid <- frame.regs */
+	KVMBOX_CMD_GET_REGS    = 3,  /* tid -> regs, data = 512-byte FXSAVE image; result 512 */
+	KVMBOX_CMD_SET_REGS    = 4,  /* tid <- regs (user-changeable rflags bits only) */
 	KVMBOX_CMD_READ_MEM    = 5,  /* pid, addr, len <= DATA_MAX -> data */
 	KVMBOX_CMD_WRITE_MEM   = 6,  /* pid, addr, len, data; breaks copy-on-write */
-	KVMBOX_CMD_SET_BP      = 7,  /* tid, arg0 = slot 0..3, addr, len, arg1 = kind */
-	KVMBOX_CMD_CLEAR_BP    = 8,  /* tid, arg0 = slot */
+	KVMBOX_CMD_SET_BP      = 7,  /* pid, arg0 = slot 0..3, addr, len, arg1 = kind (watchpoints: page protection) */
+	KVMBOX_CMD_CLEAR_BP    = 8,  /* pid, arg0 = slot */
 	KVMBOX_CMD_LIST_THREADS = 9, /* -> data: array of {pid, tid} uint32 pairs; result = count */
 	KVMBOX_CMD_READ_AUXV   = 10, /* pid, addr = offset -> data */
 	KVMBOX_CMD_READ_MAPS   = 11, /* pid, addr = offset -> data (/proc/PID/maps text) */
@@ -72,10 +84,11 @@ enum kvmbox_cmd_op {
 #define KVMBOX_STOP_DATA_MAX 2048
 
 /*
- * HC_STOP: the guest fills `stop` and `regs` (the stopped thread's frame)
- * and makes the call; the VMM answers with `cmd`. The guest performs it,
+ * HC_STOP: the guest fills `stop` (whose frame_gpa locates the stopped
+ * thread's registers) and makes the call; the VMM answers with `cmd`. The guest performs it,
  * writes `result` (>= 0 or -errno) and `data`/`regs` as the command says, and
- * makes the call again, until a RESUME, STEP, KILL or DETACH.
+ * makes the call again, until a RESUME, STEP, KILL or DETACH. `ret` < 0:
+ * nobody is debugging, resume.
  */
 struct kvmbox_hc_stop {
 	int64_t ret;              /* OUT */
@@ -91,7 +104,7 @@ struct kvmbox_hc_stop {
 	} cmd;                    /* OUT */
 	uint8_t data[KVMBOX_STOP_DATA_MAX]; /* IN/OUT: per command */
 };
-KVMBOX_ASSERT_SIZE(struct kvmbox_hc_stop, 8 + 128 + 216 + 8 + 40 + 2048);
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_stop, 8 + 152 + 216 + 8 + 40 + 2048);
 
 /* The per-vCPU shared page (HC_SHARED_PAGE). */
 #define KVMBOX_SHARED_MAGIC 0x52414853U /* "SHAR" */

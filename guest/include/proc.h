@@ -124,6 +124,11 @@ struct thread {
 	uint64_t real_blocked;    /* rt_sigtimedwait: the mask while waiting (its signals are never ignored) */
 	void *fpu;                /* XSAVE area (64-byte aligned), NULL until first switched out */
 	void *fpu_mem;            /* its allocation */
+	/* Debugger state (kernel/debug*.c). */
+	uint8_t dbg_step;         /* the debugger asked for one instruction */
+	uint8_t dbg_watch_step;   /* stepping over a write to a watched page (slot + 1) */
+	int dbg_pass_sig;         /* a signal the debugger saw already: deliver it without a stop */
+	uint64_t dbg_watch_old;   /* the watched value before that write */
 };
 
 /* The 64-bit TSS (SDM vol. 3A 8.7); packed: rsp0 sits at offset 4. */

@@ -4,6 +4,7 @@
 #include "fs.h"
 #include "platform.h"
 #include "lib.h"
+#include "debug.h"
 
 static struct proc init_proc;
 static struct thread init_thread;
@@ -78,6 +79,8 @@ noreturn void kmain(uint64_t fdt_pa, uint64_t boot_info_pa)
 	tf->cs = KVMBOX_SEL_UCODE;
 	tf->ss = KVMBOX_SEL_UDATA;
 	tf->orig_rax = ~0ull;
+	if (debug_wants(KVMBOX_EV_START))
+		debug_start(tf); /* --gdb: wait at the first instruction */
 	return_to_user(tf);
 }
 

@@ -7,6 +7,7 @@
 #include "signal.h"
 #include "lib.h"
 #include "errno.h"
+#include "debug.h"
 
 struct proc *all_procs;
 struct thread *all_threads;
@@ -194,6 +195,8 @@ long sys_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uint64_t chi
 
 	struct trap_frame tf = *current_frame();
 	tf.rax = 0;
+	if (cur->dbg_step)
+		tf.rflags &= ~(1ull << 8); /* the debugger steps the parent, not the child (TF) */
 	if (newsp)
 		tf.rsp = newsp;
 	setup_kstack(t, &tf);
@@ -227,6 +230,8 @@ long sys_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uint64_t chi
 		}
 	}
 	sched_enqueue(t);
+	if (!(flags & CLONE_THREAD) && unlikely(this_cpu()->shared.stop_events))
+		debug_fork(p, flags & CLONE_VFORK);
 	if (flags & CLONE_VFORK) {
 		/* The parent waits until the child execs or exits (it borrows our memory). */
 		p->vfork_done = false;
@@ -284,6 +289,8 @@ static void proc_become_zombie(struct proc *p)
 	if (!p->parent) {
 		/* The first process is the VM: its end is the VM's end, as the shell reports it. */
 		int sig = p->exit_status & 0x7f;
+		if (debug_wants(KVMBOX_EV_EXIT)) /* the debugger reports it (W or X) before the VM ends */
+			debug_stop(current_frame(), KVMBOX_EV_EXIT, 0, 0, 0, (uint64_t)p->exit_status);
 		platform_exit(sig ? 128 + sig : (p->exit_status >> 8) & 0xff);
 	}
 	fs_exit(p);

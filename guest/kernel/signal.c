@@ -7,6 +7,7 @@
 #include "signal.h"
 #include "lib.h"
 #include "errno.h"
+#include "debug.h"
 
 /* Default action "core" (signal(7)); the wait status gets 0x80. */
 #define CORE_SET (SIGBIT(SIGQUIT) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP) | SIGBIT(SIGABRT) | \
@@ -375,6 +376,8 @@ bool signal_fault(struct trap_frame *tf, int sig, int code, uint64_t addr, uint6
 		update_work();
 		return true;
 	}
+	if (unlikely(this_cpu()->shared.stop_events) && !(sig = debug_signal(tf, sig, code, addr)))
+		return true; /* the debugger discarded it: the instruction runs again */
 	force_fatal_signal(tf, sig, code, addr, vector, err);
 }
 
@@ -464,6 +467,15 @@ void exit_to_user_work(struct trap_frame *tf)
 	struct ksiginfo info;
 	int sig;
 	while ((sig = dequeue_signal(t, ~blocked(t), &info))) {
+		if (unlikely(this_cpu()->shared.stop_events) && sig != SIGKILL) {
+			/* Reported to the debugger, which may discard it or deliver another (ptrace's signal-delivery-stop). */
+			int s = debug_signal(tf, sig, info.code, info.addr);
+			if (!s)
+				continue;
+			if (s != sig)
+				info = (struct ksiginfo){ .signo = s, .code = SI_USER };
+			sig = s;
+		}
 		struct k_sigaction *ka = &p->sighand->action[sig - 1];
 		if (sig == SIGKILL || ka->handler == SIG_DFL) {
 			if (sig != SIGKILL && (IGNORE_SET & SIGBIT(sig)))

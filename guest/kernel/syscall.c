@@ -6,6 +6,7 @@
 #include "platform.h"
 #include "lib.h"
 #include "errno.h"
+#include "debug.h"
 
 typedef long (*syscall_fn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 
@@ -125,6 +126,15 @@ static long sys_ni(void)
 	return -ENOSYS;
 }
 
+/* Run syscall nr (< NR_SYSCALLS) on the complete frame; full-frame ones through their real function. */
+static void syscall_dispatch(struct trap_frame *tf, uint64_t nr)
+{
+	syscall_fn fn = syscall_table[nr];
+	if (fn == FN(syscall_full_frame_entry))
+		fn = syscall_full_fn(nr);
+	tf->rax = (uint64_t)fn(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
+}
+
 /* Called from entry.S with the complete frame: numbers out of range, full-frame syscalls, stops. */
 void syscall_slow(struct trap_frame *tf)
 {
@@ -134,8 +144,14 @@ void syscall_slow(struct trap_frame *tf)
 		tf->rax = (uint64_t)-ENOSYS;
 		return;
 	}
-	syscall_fn fn = syscall_table[nr];
-	if (fn == FN(syscall_full_frame_entry))
-		fn = syscall_full_fn(nr);
-	tf->rax = (uint64_t)fn(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
+	if (unlikely(this_cpu()->shared.stop_events)) {
+		/* A debugger: syscall stops (catch syscall) and steps over `syscall` (debug.c). */
+		debug_syscall_entry(tf);
+		nr = tf->orig_rax; /* the debugger may have changed it */
+		if (nr < NR_SYSCALLS)
+			syscall_dispatch(tf, nr);
+		debug_syscall_exit(tf);
+		return;
+	}
+	syscall_dispatch(tf, nr);
 }

@@ -6,6 +6,7 @@
 #include "errno.h"
 #include "signal.h"
 #include "virtio_drv.h"
+#include "debug.h"
 
 bool kernel_debug_trap(struct trap_frame *tf, unsigned vector); /* kdebug.c */
 
@@ -77,6 +78,13 @@ void trap(struct trap_frame *tf, unsigned vector)
 			   name, vector, err, tf->rip, read_cr2());
 	}
 	tf->orig_rax = ~0ull; /* as Linux: not in a syscall */
+	if (unlikely(this_cpu()->shared.stop_events)) {
+		if ((vector == 1 || vector == 3) && debug_trap(tf, vector))
+			return;
+		if (vector == 14 && debug_nr_watches && (err & (PF_PRESENT | PF_WRITE)) == (PF_PRESENT | PF_WRITE) &&
+		    debug_watch_fault(tf, read_cr2()))
+			return;
+	}
 
 	int sig, code = SI_KERNEL;
 	uint64_t addr = 0;

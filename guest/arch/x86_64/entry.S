@@ -126,6 +126,8 @@ pf_not_syscall:
 	call user_page_fault            /* 0: mapped, retry the access */
 	test %eax, %eax
 	jnz 3f
+	testb $1, (F_RFLAGS + 1)(%rsp)  /* TF: a stepped instruction runs again, see return_to_user_full */
+	jnz 4f
 	/*
 	 * Same thread, no switch: the per-CPU stack top and TSS.RSP0 already
 	 * hold this thread's kernel stack top (the entry pushed the frame there).
@@ -157,6 +159,15 @@ pf_not_syscall:
 2:	/* In the kernel: the general path, which panics with the frame. */
 	mov $14, %eax
 	jmp trap_common
+4:	/* Resolved, but the faulting instruction is being single-stepped: the full return. */
+	mov %r15, F_R15(%rsp)
+	mov %r14, F_R14(%rsp)
+	mov %r13, F_R13(%rsp)
+	mov %r12, F_R12(%rsp)
+	mov %rbp, F_RBP(%rsp)
+	mov %rbx, F_RBX(%rsp)
+	movq $-1, F_ORIG_RAX(%rsp)      /* not a syscall: nothing to restart */
+	jmp return_to_user_full
 
 trap_common:
 	mov %r15, F_R15(%rsp)
@@ -314,7 +325,11 @@ return_to_user_full:
 	mov %rsp, %rdi
 	call exit_to_user_work          /* signals, stops: may rewrite the frame */
 	jmp return_to_user_full
-1:	lea F_SIZE(%rsp), %rax
+1:	testb $1, (F_RFLAGS + 1)(%rsp)  /* TF: one instruction is to be stepped (kernel/debug_step.c) */
+	jz 5f
+	mov %rsp, %rdi
+	call debug_tf_return            /* may send the return through the step trampoline */
+5:	lea F_SIZE(%rsp), %rax
 	mov %rax, %gs:PERCPU_KSTACK_TOP
 	mov %rax, %gs:PERCPU_TSS_RSP0
 	mov F_R15(%rsp), %r15

@@ -1,10 +1,13 @@
 /* `kvmbox run --gdb`: listener, mode choice, waiting for the debugger (see gdb_cli.h). */
 #include "gdb_cli.h"
+#include "debug_process.h"
 #include "gdb_kernel.h"
 #include "gdb_target.h"
 #include "log.h"
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -32,9 +35,6 @@ int gdb_cli_listen(const struct options *o)
 {
 	if (!o->gdb)
 		return -1;
-	if (!o->gdb_kernel)
-		die(EXIT_VMM_ERROR, "--gdb: process mode (debugging the program) is not available yet; "
-		    "--gdb-kernel debugs the guest kernel");
 	char err[512];
 	int fd = gdb_listen(o->gdb, o->gdb_allow_remote, err, sizeof(err));
 	if (fd < 0)
@@ -46,12 +46,19 @@ void gdb_cli_wait(const struct options *o, int listen_fd, struct vm *vm, struct 
 {
 	if (!o->gdb)
 		return;
-	struct gdb_target *t = gdb_kernel_init(vm);
-	gdb_kernel_add_vcpu(boot_vcpu);
 	/* Always printed: the user needs to know the VM is waiting, and where. */
 	char where[300];
 	describe(listen_fd, o->gdb, where, sizeof(where));
 	const char *target = where + (where[0] == 't' ? 4 : 5);
+	if (!o->gdb_kernel) {
+		/* Process mode: the guest stops at the program's first instruction and serves gdb from there. */
+		if (debug_process_setup(vm, boot_vcpu, listen_fd))
+			die(EXIT_VMM_ERROR, "--gdb: cannot set up process mode: %s", strerror(errno));
+		fprintf(stderr, "kvmbox: waiting for gdb on %s (gdb PROGRAM -ex 'target remote %s')\n", where, target);
+		return;
+	}
+	struct gdb_target *t = gdb_kernel_init(vm);
+	gdb_kernel_add_vcpu(boot_vcpu);
 	fprintf(stderr, "kvmbox: waiting for gdb on %s (kernel mode: gdb %s -ex 'target remote %s')\n",
 		where, vm->kernel_path, target);
 	char err[512];

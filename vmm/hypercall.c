@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "crash_report.h"
+#include "debug_process.h"
 #include "exec.h"
 #include "guest_mem.h"
 #include "hypercall.h"
@@ -377,6 +378,7 @@ static void hc_shared_page(struct vcpu *vcpu, void *arg)
 		return;
 	}
 	vcpu->shared_page = a->gpa;
+	debug_process_shared_page(vcpu);
 	a->ret = 0;
 }
 
@@ -385,6 +387,10 @@ static void hc_stop(struct vcpu *vcpu, void *arg)
 	struct kvmbox_hc_stop *a = arg;
 	if (gdb_kernel_pv_stop(vcpu, a))  /* a trap in the guest kernel itself: kernel mode's */
 		return;
+	if (debug_process_enabled()) {    /* the program's stops: process mode's */
+		debug_process_hc_stop(vcpu, a);
+		return;
+	}
 	/* No debugger attached: every stop is answered with "resume, no signal". */
 	memset(&a->cmd, 0, sizeof(a->cmd));
 	a->cmd.op = KVMBOX_CMD_RESUME;

@@ -531,8 +531,6 @@ static int dp_resume(void *ctx, const struct gdb_resume *a, int n)
 			if (a[i].kind == GDB_RESUME_STEP && (step_tid < 0 || self))
 				step_tid = a[i].tid.tid;
 		}
-		if (sig > 0 && sig <= 64 && dp.nopass_program[sig])
-			sig = 0; /* QProgramSignals: not to be delivered to the program */
 		if (step_tid >= 0)
 			issue_locked(KVMBOX_CMD_STEP, (uint32_t)dp.pid, step_tid == dp.last.tid ? 0 : (uint32_t)step_tid,
 				     0, 0, (uint64_t)sig, 0);
@@ -564,7 +562,8 @@ static bool handle_internally(const struct kvmbox_stop_record *s)
 		return true;
 	case KVMBOX_EV_SIGNAL:
 		if (s->signo > 0 && s->signo <= 64 && dp.pass[s->signo]) {
-			issue_locked(KVMBOX_CMD_RESUME, 0, 0, 0, 0, (uint64_t)s->signo, 0);
+			/* QPassSignals: no stop; QProgramSignals: whether the program gets it (GDB manual E.4). */
+			issue_locked(KVMBOX_CMD_RESUME, 0, 0, 0, 0, dp.nopass_program[s->signo] ? 0 : (uint64_t)s->signo, 0);
 			return true;
 		}
 		return false;

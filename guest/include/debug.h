@@ -25,6 +25,8 @@ int debug_signal(struct trap_frame *tf, int sig, int code, uint64_t addr);
 /* Syscall entry and exit stops (syscall.c's slow path). */
 void debug_syscall_entry(struct trap_frame *tf);
 void debug_syscall_exit(struct trap_frame *tf);
+/* A reschedule is due while the thread is being stepped: after the step (debug.c). */
+void debug_defer_resched(void);
 /* fork/vfork: the child exists (stopped parent, aux = child pid). */
 void debug_fork(struct proc *child, bool vfork);
 

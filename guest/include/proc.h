@@ -127,6 +127,7 @@ struct thread {
 	/* Debugger state (kernel/debug*.c). */
 	uint8_t dbg_step;         /* the debugger asked for one instruction */
 	uint8_t dbg_watch_step;   /* stepping over a write to a watched page (slot + 1) */
+	uint8_t dbg_resched;      /* a reschedule waits for the end of the step */
 	int dbg_pass_sig;         /* a signal the debugger saw already: deliver it without a stop */
 	uint64_t dbg_watch_old;   /* the watched value before that write */
 };

@@ -139,9 +139,28 @@ static long list_threads(struct kvmbox_hc_stop *hc)
 	return n;
 }
 
+void debug_defer_resched(void)
+{
+	this_cpu()->work &= ~WORK_RESCHED;
+	current_thread()->dbg_resched = 1;
+}
+
+/* The step is over: the reschedule it held back happens on this return to user mode. */
+static void step_done(struct thread *t)
+{
+	t->dbg_step = 0;
+	if (t->dbg_resched) {
+		t->dbg_resched = 0;
+		this_cpu()->work |= WORK_RESCHED;
+	}
+}
+
 static void set_step(struct thread *t, bool on)
 {
-	t->dbg_step = on;
+	if (on)
+		t->dbg_step = 1;
+	else
+		step_done(t);
 	struct trap_frame *tf = thread_frame(t);
 	if (on)
 		tf->rflags |= RFLAGS_TF;
@@ -284,7 +303,7 @@ bool debug_trap(struct trap_frame *tf, unsigned vector)
 				return true; /* a write next to a watched range, no stop */
 			return false;
 		}
-		t->dbg_step = 0;
+		step_done(t);
 		tf->rflags &= ~RFLAGS_TF;
 		int sig;
 		if (slot >= 0)
@@ -347,7 +366,7 @@ void debug_syscall_exit(struct trap_frame *tf)
 	 * at syscall exit): returning with TF would run one more instruction.
 	 */
 	if (t->dbg_step) {
-		t->dbg_step = 0;
+		step_done(t);
 		tf->rflags &= ~RFLAGS_TF;
 		int sig = debug_stop(tf, KVMBOX_EV_SINGLESTEP, SIGTRAP, TRAP_TRACE, tf->rip, 0);
 		deliver(sig, SI_USER, 0);

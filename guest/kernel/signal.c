@@ -455,8 +455,13 @@ static void syscall_restart(struct trap_frame *tf, bool handler, uint64_t sa_fla
 void exit_to_user_work(struct trap_frame *tf)
 {
 	struct percpu *pc = this_cpu();
-	if (pc->work & WORK_RESCHED)
-		schedule();
+	if (pc->work & WORK_RESCHED) {
+		/* A debugger's single step runs this thread alone (gdb steps over its breakpoints so). */
+		if (unlikely(pc->current->dbg_step))
+			debug_defer_resched();
+		else
+			schedule();
+	}
 	pc->work &= ~WORK_RESTART;
 	struct thread *t = current_thread();
 	struct proc *p = t->proc;

@@ -1,0 +1,224 @@
+# gdb's process mode (kvmbox run --gdb): Debian's gdb in batch mode drives
+# the test/e2e/progs/dbg_* programs inside the microVM, and the same script
+# drives the same binary natively under gdbserver. Each case asserts what gdb
+# must show, and compares with the gdbserver session wherever the behaviour
+# is the same (after normalizing process ids and gdbserver-only notes).
+
+# gdb's command line for SCRIPT: one -ex per line (batch mode goes on after a
+# failing -ex; a failing line of a -x file would end the session).
+gdb_args() {
+	local line
+	GDB_ARGS=(-batch -nx -ex 'set pagination off' -ex 'set sysroot /' -ex "set debug remote ${GDB_DEBUG:-0}")
+	while IFS= read -r line; do GDB_ARGS+=(-ex "$line"); done <"$1"
+}
+
+# gdb_kvm SCRIPT PROG: the kvmbox session (gdb -> $W/kg.out, kvmbox -> $W/k.{out,err,rc}).
+gdb_kvm() {
+	local sock=$W/gdb.sock i
+	(timeout -k 5 "$LIMIT" "$KVMBOX" run --gdb "unix:$sock" "./$2" >"$W/k.out" 2>"$W/k.err"
+		echo $? >"$W/k.rc") &
+	local kpid=$!
+	for i in $(seq 300); do [ -S "$sock" ] && break; sleep 0.1; done
+	gdb_args "$1"
+	timeout -k 5 "$LIMIT" gdb "${GDB_ARGS[@]:0:8}" -ex "target remote $sock" "${GDB_ARGS[@]:8}" "./$2" \
+		>"$W/kg.out" 2>&1
+	wait "$kpid"
+	sed -i 's#[^ ]*test/e2e/progs/##g' "$W/kg.out"
+}
+
+# gdb_native SCRIPT PROG: the same under gdbserver (stdio pipe) -> $W/ng.out.
+gdb_native() {
+	gdb_args "$1"
+	(cd "$W/n" && timeout -k 5 "$LIMIT" gdb "${GDB_ARGS[@]:0:8}" -ex "target remote | exec gdbserver - ./$2" \
+		"${GDB_ARGS[@]:8}" "./$2" >"$W/ng.out" 2>&1)
+	sed -i 's#[^ ]*test/e2e/progs/##g' "$W/ng.out"
+}
+
+# gdb's lines with what legitimately differs taken out: pids, thread names,
+# gdbserver's own notes, the program's output (gdbserver mixes it in).
+gdb_norm() {
+	{ cat "$W/k.out"; echo 'stdin/stdout redirected'; } >"$W/prog.lines"
+	sed -E -e 's/process [0-9]+/process P/g' -e 's/Thread [0-9]+\.[0-9]+( "[^"]*")?/Thread T/g' \
+		-e 's/^Remote debugging using .*/Remote debugging using X/' "$1" |
+		grep -vxF -f "$W/prog.lines" |
+		grep -vE '^(Reading |warning: |Process .* created|Remote debugging using|Detaching from process|\[Detaching after|\[New Thread|\[Switching to)'
+}
+
+gdb_has() { # fixed-string [file]: gdb's output shows it
+	grep -qF -- "$1" "${2:-$W/kg.out}" || problem "gdb does not show \"$1\"" "    gdb said:" "$(excerpt "${2:-$W/kg.out}" 40)"
+}
+gdb_count() { # n fixed-string: shown exactly n times
+	local got; got=$(grep -cF -- "$2" "$W/kg.out")
+	[ "$got" = "$1" ] || problem "gdb shows \"$2\" $got times, expected $1" "$(excerpt "$W/kg.out" 40)"
+}
+gdb_same() { # [ERE [sort]]: the normalized sessions (the lines matching ERE, maybe sorted) must be identical
+	local re=${1:-.}
+	local order=cat; [ "${2:-}" = sort ] && order=sort
+	gdb_norm "$W/kg.out" | grep -E -- "$re" | sed -E 's/^Thread [0-9]+ ("[^"]*" )?//' | $order >"$W/kg.norm"
+	gdb_norm "$W/ng.out" | grep -E -- "$re" | sed -E 's/^Thread [0-9]+ ("[^"]*" )?//' | $order >"$W/ng.norm"
+	cmp -s "$W/kg.norm" "$W/ng.norm" ||
+		problem "the session differs from gdbserver's" "    diff -u gdbserver kvmbox:" \
+			"$(diff -u "$W/ng.norm" "$W/kg.norm" | tail -n +3 | head -30 | cut -c1-200 | sed 's/^/      /')"
+}
+
+need_gdb() {
+	command -v gdb >/dev/null || skip "no gdb on this host (apt-get install gdb)"
+	command -v gdbserver >/dev/null || skip "no gdbserver on this host (apt-get install gdbserver)"
+}
+
+# case_gdb LIBC PROG SCENARIO: the script is gdb_script_SCENARIO, the checks gdb_check_SCENARIO.
+case_gdb() {
+	local l=$1 p=$2 s=$3
+	need_gdb
+	prepare "$l" "$p"
+	"gdb_script_$s" >"$W/script.gdb"
+	gdb_kvm "$W/script.gdb" "$p"
+	gdb_native "$W/script.gdb" "$p"
+	if [ -e "$W/k.rc" ] && [ "$(cat "$W/k.rc")" = 124 ]; then problem "kvmbox hung (killed after ${LIMIT}s)"; fi
+	"gdb_check_$s"
+	finish
+}
+
+# ---- break at a function, backtrace, info locals, finish, next, step, print and set, exit code ----
+gdb_script_basic() {
+	printf '%s\n' 'break leaf' continue bt 'info locals' finish next step 'print v' 'set var v = 10' 'print v' continue
+}
+gdb_check_basic() {
+	gdb_has 'Breakpoint 1, leaf (x=x@entry=6) at dbg_basic.c:8'
+	gdb_has '#2  0x'
+	gdb_has 'in top (x=x@entry=5) at dbg_basic.c:22'
+	gdb_has 'in main () at dbg_basic.c:29'
+	gdb_has 'sq = 0'
+	gdb_has 'Value returned is $1 = 36'
+	gdb_has 'top (x=x@entry=5) at dbg_basic.c:23'
+	gdb_has '$2 = 38'
+	gdb_has '$3 = 10'
+	gdb_has 'exited with code 024' # v * 2 = 20, as set
+	expect_rc 20
+	grep -qF 'basic done' "$W/k.out" || problem "the program's output is missing"
+	gdb_same
+}
+
+# ---- a write watchpoint: the right line, old and new values ----
+gdb_script_watch() { printf '%s\n' 'watch watched' continue continue; }
+gdb_check_watch() {
+	gdb_has 'Hardware watchpoint 1: watched'
+	gdb_has 'Old value = 0'
+	gdb_has 'New value = 37'
+	gdb_has 'leaf (x=x@entry=6) at dbg_basic.c:11'
+	gdb_has 'exited with code 0114'
+	expect_rc 76
+	gdb_same
+}
+
+# ---- catch syscall write, with the arguments ----
+gdb_script_catch() { printf '%s\n' 'catch syscall write' continue 'print $rdi' 'print $rdx' 'x/s $rsi' continue continue; }
+gdb_check_catch() {
+	gdb_has 'Catchpoint 1 (call to syscall write)'
+	gdb_has 'Catchpoint 1 (returned from syscall write)'
+	gdb_has '$1 = 1'
+	gdb_has '$2 = 11'
+	gdb_has '"basic done\n"'
+	gdb_has 'exited with code 0114'
+	# gdbserver's session names the first stop "returned from" (gdb guesses the
+	# direction without the stub's syscall_entry): compare the values only.
+	gdb_same '^\$[0-9]|basic done|exited'
+}
+
+# ---- SIGSEGV: the faulting line and $_siginfo ----
+gdb_script_segv() { printf '%s\n' continue 'print $_siginfo.si_signo' 'print $_siginfo._sifields._sigfault.si_addr' continue; }
+gdb_check_segv() {
+	gdb_has 'Program received signal SIGSEGV, Segmentation fault.'
+	gdb_has 'poke (p=p@entry=0x10) at dbg_segv.c:6'
+	gdb_has '$1 = 11'
+	gdb_has '$2 = (void *) 0x10'
+	gdb_has 'Program terminated with signal SIGSEGV'
+	expect_rc 139
+	gdb_same
+}
+
+# ---- two threads hit the same breakpoint; info threads ----
+gdb_script_threads() { printf '%s\n' 'break worker_body' continue 'info threads' continue 'info threads' continue; }
+gdb_check_threads() {
+	gdb_count 2 'hit Breakpoint 1, worker_body'
+	gdb_has 'worker_body (id=1) at dbg_threads.c:9'
+	gdb_has 'worker_body (id=2) at dbg_threads.c:9'
+	gdb_has '* 2    Thread 1.2'
+	gdb_has '* 3    Thread 1.3'
+	gdb_has 'exited with code 03'
+	expect_rc 3
+	# Which thread gets there first is the scheduler's business (two CPUs natively): compare as sets.
+	gdb_same 'hit Breakpoint|^9|exited' sort
+}
+
+# ---- stepi: exactly one instruction each, across a syscall and page faults ----
+gdb_script_steps() {
+	cat >"$W/steps.gdb" <<'EOF'
+break seq
+continue
+set $n = 0
+while $pc != seq_end
+  stepi
+  set $n = $n + 1
+end
+printf "STEPS %d\n", $n
+stepi
+printf "BACK_IN_MAIN %d\n", $pc > (long)main && $pc < (long)main + 64
+continue
+EOF
+	echo "source $W/steps.gdb"
+}
+gdb_check_steps() {
+	gdb_has 'STEPS 12'
+	gdb_has 'BACK_IN_MAIN 1'
+	gdb_has 'exited normally'
+	grep -qF 'steps done 3' "$W/k.out" || problem "the program's output is not 'steps done 3'"
+	gdb_has 'STEPS 12' "$W/ng.out" # gdbserver counts the same sequence the same way
+	gdb_same '^STEPS|^BACK|exited'
+}
+
+# ---- fork follows the parent; the child does not see gdb's breakpoint (copy-on-write) ----
+gdb_script_fork() { printf '%s\n' 'break hit' continue bt continue; }
+gdb_check_fork() {
+	gdb_count 1 'Breakpoint 1, hit ()'
+	gdb_has 'exited normally'
+	grep -qF 'child exited 5, parent hits 1' "$W/k.out" || problem "the child did not run on untouched" "$(excerpt "$W/k.out")"
+	gdb_same 'Breakpoint 1,|exited'
+}
+
+# ---- the program's own int3 and a handled signal, passed on ----
+gdb_script_sigs() { printf '%s\n' continue 'signal SIGTRAP' continue; }
+gdb_check_sigs() {
+	gdb_has 'Program received signal SIGTRAP, Trace/breakpoint trap.'
+	gdb_has 'Program received signal SIGUSR1, User defined signal 1.'
+	gdb_has 'exited with code 013' # both handlers ran
+	expect_rc 11
+	gdb_same
+}
+
+# ---- negative: a breakpoint at an unmapped address and a read watchpoint fail; the session goes on ----
+gdb_script_bad() { printf '%s\n' 'break *0x10' continue 'delete' 'rwatch watched' continue 'delete' 'break top' continue continue; }
+gdb_check_bad() {
+	gdb_has 'Cannot access memory at address 0x10'
+	gdb_has 'Breakpoint 3, top (x=x@entry=5)'
+	gdb_has 'exited with code 0114'
+	expect_rc 76
+}
+
+# ---- detach: the program runs on to its own end ----
+gdb_script_detach() { printf '%s\n' 'break middle' continue detach; }
+gdb_check_detach() {
+	gdb_has 'Breakpoint 1, middle (x=x@entry=5)'
+	gdb_has '[Inferior 1 (process 1) detached]'
+	expect_rc 76
+	grep -qF 'basic done' "$W/k.out" || problem "the program did not run on after detach"
+}
+
+for l in $LIBCS; do
+	for s in basic watch catch bad detach; do add e2e/$l/gdb-$s kvm case_gdb $l dbg_basic $s; done
+	add e2e/$l/gdb-segv kvm case_gdb $l dbg_segv segv
+	add e2e/$l/gdb-threads kvm case_gdb $l dbg_threads threads
+	add e2e/$l/gdb-steps kvm case_gdb $l dbg_steps steps
+	add e2e/$l/gdb-fork kvm case_gdb $l dbg_fork fork
+	add e2e/$l/gdb-sigs kvm case_gdb $l dbg_sigs sigs
+done

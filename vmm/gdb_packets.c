@@ -248,6 +248,12 @@ enum gdb_action gdb_stop_reply(struct gdb_session *s, const struct gdb_stop *st,
 			printf_(r, ";process:%llx", (unsigned long long)st->tid.pid);
 		return refresh_threads(s) == 0 ? GDB_SEND_AND_CLOSE : GDB_SEND_REPLY;
 	}
+	/*
+	 * The stopped thread becomes the general thread, as gdbserver does:
+	 * gdb records it as current from the reply and sends no Hg for it
+	 * (remote.c, record_currthread).
+	 */
+	s->g_thread = st->tid;
 	printf_(r, "T%02xthread:", gdb_signal_from_linux(st->signo));
 	put_tid(s, r, st->tid);
 	puts_(r, ";");

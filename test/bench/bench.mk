@@ -7,7 +7,8 @@
 BENCH_DIR    := $(BUILD)/bench
 BENCH_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror
 BENCH_BINS   := $(BENCH_DIR)/kvm_floor $(BENCH_DIR)/rss_at_exit $(BENCH_DIR)/kvm_ioctl_names \
-	$(BENCH_DIR)/benchrun $(BENCH_DIR)/getpid $(BENCH_DIR)/blk_bench $(BENCH_DIR)/console_write $(BENCH_DIR)/abibench
+	$(BENCH_DIR)/benchrun $(BENCH_DIR)/getpid $(BENCH_DIR)/blk_bench $(BENCH_DIR)/console_write $(BENCH_DIR)/abibench \
+	$(BENCH_DIR)/cpuloop
 BENCH_ARGS   ?=
 
 # Host tools, built like kvmbox (dynamically linked glibc: the floor pays
@@ -23,8 +24,8 @@ $(BENCH_DIR)/benchrun: test/bench/benchrun.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(MUSL_CC) -static $(BENCH_CFLAGS) -o $@ $<
 
-# A guest program (and native, for the comparison).
-$(BENCH_DIR)/getpid $(BENCH_DIR)/console_write $(BENCH_DIR)/blk_bench $(BENCH_DIR)/abibench: $(BENCH_DIR)/%: test/bench/%.c
+# Guest programs (and native, for the comparison).
+$(BENCH_DIR)/getpid $(BENCH_DIR)/console_write $(BENCH_DIR)/blk_bench $(BENCH_DIR)/abibench $(BENCH_DIR)/cpuloop: $(BENCH_DIR)/%: test/bench/%.c
 	$(call say,MUSLCC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(MUSL_CC) -static $(BENCH_CFLAGS) -o $@ $<
@@ -37,3 +38,4 @@ bench: deps all bench-bins
 	$(Q)BUILD='$(BUILD)' test/bench/gdb-stepi.sh
 	$(Q)BUILD='$(BUILD)' test/bench/blk-bench.sh $(BENCH_ARGS)
 	$(Q)BUILD='$(BUILD)' test/bench/console-bench.sh
+	$(Q)BUILD='$(BUILD)' test/bench/gdb-attached.sh

@@ -4,6 +4,9 @@
 # command) against
 #   kernel  kvmbox run --gdb unix:SOCK --gdb-kernel build/bench/getpid 100000
 #           (stepping the guest kernel from its first instruction: boot code)
+#   process kvmbox run --gdb unix:SOCK build/bench/getpid 100000
+#           (process mode: stepping the program's user code from its first
+#           instruction, the same code gdbserver steps below)
 #   native  gdbserver on the same static getpid binary, natively, over a pipe
 #           (stepping its user code: the getpid loop)
 # RUNS rounds, the two interleaved; medians and their ratio from one run.
@@ -42,17 +45,19 @@ timed_stepi() { # symbol-file target
 		-ex 'kill' 2>&1 | sed -n 's/^STEPI_SECONDS //p' || true
 }
 
-kernel_once() {
+kvmbox_once() { # symbol-file [--gdb-kernel]
 	rm -f "$TMP/g.sock"
-	"$KVMBOX" run --gdb "unix:$TMP/g.sock" --gdb-kernel "$PROG" 100000 >/dev/null 2>"$TMP/k.err" &
+	"$KVMBOX" run --gdb "unix:$TMP/g.sock" ${2:-} "$PROG" 100000 >/dev/null 2>"$TMP/k.err" &
 	local vm=$!
 	while [ ! -S "$TMP/g.sock" ]; do
 		kill -0 $vm 2>/dev/null || { cat "$TMP/k.err" >&2; exit 1; }
 		sleep 0.02
 	done
-	timed_stepi "$KERNEL" "$TMP/g.sock"
+	timed_stepi "$1" "$TMP/g.sock"
 	wait $vm || true
 }
+kernel_once() { kvmbox_once "$KERNEL" --gdb-kernel; }
+process_once() { kvmbox_once "$PROG"; }
 
 native_once() {
 	timed_stepi "$PROG" "| gdbserver - $PROG 100000"
@@ -60,24 +65,28 @@ native_once() {
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-: >"$TMP/kernel" ; : >"$TMP/native"
+: >"$TMP/kernel" ; : >"$TMP/process" ; : >"$TMP/native"
 for ((r = 0; r < RUNS; r++)); do
 	kernel_once >>"$TMP/kernel"
+	process_once >>"$TMP/process"
 	[ $HAVE_GDBSERVER = 1 ] && native_once >>"$TMP/native"
 done
-for f in kernel native; do
+for f in kernel process native; do
 	[ $f = native ] && [ $HAVE_GDBSERVER = 0 ] && continue
 	[ "$(grep -c . "$TMP/$f")" = "$RUNS" ] || { echo "gdb-stepi: the $f runs did not all report a time" >&2; exit 1; }
 done
 k=$(median <"$TMP/kernel")
+p=$(median <"$TMP/process")
 echo "| what | stepi/s (median of $RUNS, $STEPS steps each) | seconds per $STEPS steps (all runs) |"
 echo "|---|---|---|"
 echo "| kvmbox --gdb-kernel (guest kernel boot code) | $(awk -v s="$k" -v n="$STEPS" 'BEGIN { printf "%.0f", n / s }') | $(paste -sd' ' "$TMP/kernel") |"
+echo "| kvmbox --gdb, process mode (getpid's user code) | $(awk -v s="$p" -v n="$STEPS" 'BEGIN { printf "%.0f", n / s }') | $(paste -sd' ' "$TMP/process") |"
 if [ $HAVE_GDBSERVER = 1 ]; then
 	n=$(median <"$TMP/native")
 	echo "| gdbserver, native getpid (user code) | $(awk -v s="$n" -v c="$STEPS" 'BEGIN { printf "%.0f", c / s }') | $(paste -sd' ' "$TMP/native") |"
 	echo
 	echo "kernel mode / gdbserver rate: $(awk -v a="$n" -v b="$k" 'BEGIN { printf "%.2f", a / b }')"
+	echo "process mode / gdbserver rate: $(awk -v a="$n" -v b="$p" 'BEGIN { printf "%.2f", a / b }')"
 else
 	echo
 	echo "gdbserver is not installed: no native reference"

@@ -106,6 +106,13 @@ struct kvmbox_hc_stop {
 };
 KVMBOX_ASSERT_SIZE(struct kvmbox_hc_stop, 8 + 152 + 216 + 8 + 40 + 2048);
 
+/*
+ * The LAPIC vector (an MSI from the VMM) that asks the guest kernel to stop
+ * the debugged program, for gdb's interrupt (0x03): the kernel sends it
+ * SIGINT, whose delivery is then a SIGNAL stop, as gdbserver does it.
+ */
+#define KVMBOX_DEBUG_INTERRUPT_VECTOR 0xed
+
 /* The per-vCPU shared page (HC_SHARED_PAGE). */
 #define KVMBOX_SHARED_MAGIC 0x52414853U /* "SHAR" */
 #define KVMBOX_MAX_SYSCALLS 512

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include "debug_process.h"
 #include "gdb_target.h"
@@ -643,9 +644,18 @@ static int dp_wait(void *ctx, struct gdb_stop *stop, int wake_fd)
 	}
 }
 
+/* gdb's 0x03: an MSI the guest kernel turns into SIGINT for the program (its delivery is the stop). */
 static void dp_interrupt(void *ctx)
 {
-	(void)ctx; /* TODO: not yet -- a running program is not stopped by ^C */
+	(void)ctx;
+	struct kvm_msi msi = { .address_lo = 0xfee00000u, .data = KVMBOX_DEBUG_INTERRUPT_VECTOR };
+	int r = -1;
+	if (!dp.vm->lapic)
+		warn("process mode: no in-kernel LAPIC: the program cannot be interrupted");
+	else if ((r = __vm_ioctl(dp.vm, KVM_SIGNAL_MSI, &msi)) < 0)
+		warn("process mode: KVM_SIGNAL_MSI: %s", strerror(errno));
+	else if (r == 0)
+		warn("process mode: the guest's APIC refused the interrupt (api.rst: KVM_SIGNAL_MSI returns 0)");
 }
 
 static int dp_kill(void *ctx, int64_t pid)

@@ -27,6 +27,8 @@ void debug_syscall_entry(struct trap_frame *tf);
 void debug_syscall_exit(struct trap_frame *tf);
 /* A reschedule is due while the thread is being stepped: after the step (debug.c). */
 void debug_defer_resched(void);
+/* The VMM's KVMBOX_DEBUG_INTERRUPT_VECTOR: gdb interrupts the debugged program (SIGINT). */
+void debug_interrupt(void);
 /* fork/vfork: the child exists (stopped parent, aux = child pid). */
 void debug_fork(struct proc *child, bool vfork);
 

@@ -13,6 +13,7 @@
 #include "errno.h"
 #include "signal.h"
 #include "platform.h"
+#include "apic.h"
 
 #define RFLAGS_TF (1ull << 8)
 #define TRAP_HWBKPT 4 /* si_code of a hardware breakpoint or watchpoint (Linux asm-generic/siginfo.h) */
@@ -281,6 +282,9 @@ void debug_start_stop(struct trap_frame *tf)
 
 void debug_start(struct trap_frame *tf)
 {
+	/* gdb's interrupt arrives as an MSI: accepted only by a software-enabled APIC (SDM vol. 3A 11.4.7.2). */
+	if (boot_flags & KVMBOX_BOOT_LAPIC)
+		apic_enable_once();
 	/* The probes run the process's first return to user mode; their end reports START. */
 	if (!debug_step_setup(tf))
 		debug_start_stop(tf);
@@ -370,6 +374,16 @@ void debug_syscall_exit(struct trap_frame *tf)
 		tf->rflags &= ~RFLAGS_TF;
 		int sig = debug_stop(tf, KVMBOX_EV_SINGLESTEP, SIGTRAP, TRAP_TRACE, tf->rip, 0);
 		deliver(sig, SI_USER, 0);
+	}
+}
+
+void debug_interrupt(void)
+{
+	/* gdb follows the first process (fork follows the parent). */
+	struct proc *p = proc_find(1);
+	if (this_cpu()->shared.stop_events && p && !p->zombie && !p->exiting) {
+		send_signal_proc(p, SIGINT);
+		update_work();
 	}
 }
 

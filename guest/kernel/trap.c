@@ -52,6 +52,10 @@ static void interrupt(struct trap_frame *tf, unsigned vector)
 		break;
 	case APIC_SPURIOUS_VECTOR:
 		break; /* no EOI for the spurious vector (SDM vol. 3A 11.9) */
+	case KVMBOX_DEBUG_INTERRUPT_VECTOR:
+		apic_eoi();
+		debug_interrupt();
+		break;
 	default:
 		if (virtio_interrupt(vector, user))
 			break;

@@ -222,3 +222,34 @@ for l in $LIBCS; do
 	add e2e/$l/gdb-fork kvm case_gdb $l dbg_fork fork
 	add e2e/$l/gdb-sigs kvm case_gdb $l dbg_sigs sigs
 done
+
+GDB_RAW=${GDB_RAW:-$B/test/gdb/gdb_raw}
+
+# ---- 0x03 stops a running program with SIGINT (the raw client: no gdb needed) ----
+# In user mode (dbg_spin) and asleep in the kernel (busybox sleep, the idle HLT).
+case_gdb_interrupt() { # libc|busybox prog [args...]
+	[ -x "$GDB_RAW" ] || fail "$GDB_RAW is missing (make images-test)"
+	need_kvmbox
+	local l=$1 p=$2; shift 2
+	if [ "$l" = busybox ]; then
+		[ -f /bin/busybox ] || skip "no /bin/busybox on the host (apt-get install busybox-static)"
+		mkdir -p "$W/k" && cd "$W/k" || exit 1
+		cp /bin/busybox ./busybox
+	else
+		prepare "$l" "$p"
+	fi
+	rm -f "$W/g.sock"
+	run_limited "$W/k" "$KVMBOX" run --gdb "unix:$W/g.sock" "./$p" "$@" &
+	local vm=$!
+	while [ ! -S "$W/g.sock" ]; do
+		kill -0 "$vm" 2>/dev/null || { problem "kvmbox exited without listening"; finish; }
+		sleep 0.05
+	done
+	GDB_RAW_LIMIT=$LIMIT run_limited "$W/r" "$GDB_RAW" "$W/g.sock" interrupt
+	wait "$vm"
+	[ "$(rc "$W/r")" = 0 ] || problem "the raw client's checks failed: $(grep -m1 FAIL "$W/r.out")" "$(excerpt "$W/r.out")"
+	expect_rc 137 # killed by the debugger
+	finish
+}
+for l in $LIBCS; do add e2e/$l/gdb-interrupt kvm case_gdb_interrupt $l dbg_spin; done
+add busybox/gdb-interrupt-sleep kvm case_gdb_interrupt busybox busybox sleep 1000

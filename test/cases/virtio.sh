@@ -116,7 +116,9 @@ case_console_exits() { # libc: output costs no exit to the VMM (QueueNotify on a
 	e16=$(sed -n 's/.*vCPU exits to the VMM: [0-9]* (port I\/O [0-9]*, MMIO \([0-9]*\).*/\1/p' "$W/k.err")
 	local n; n=$(virtio_stat virtio-console "queue notifications")
 	if [ -z "$e1" ] || [ -z "$e16" ]; then problem "--verbose printed no \"vCPU exits\" line"
-	elif ((e16 > e1)); then problem "MMIO exits grow with the output: $e1 for 1 MiB, $e16 for 16 MiB"
+	# An exit per write would add hundreds for the 15 MiB more; a few differ from run to run
+	# (a register access the driver's set-up or interrupt handling makes once more or less).
+	elif ((e16 > e1 + 15)); then problem "MMIO exits grow with the output: $e1 for 1 MiB, $e16 for 16 MiB"
 	fi
 	# Kicks that arrive while the I/O thread works coalesce in its eventfd (fast CPL0: many do).
 	[ "${n:-0}" -ge 1 ] || problem "--verbose reports no virtio-console queue notification (${n:-no line})"

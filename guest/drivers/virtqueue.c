@@ -66,8 +66,15 @@ void *vq_get_used(struct vq *q, uint32_t *len)
 	uint16_t head = (uint16_t)e->id;
 	*len = e->len;
 	q->last_used++;
-	/* Interrupt again at the next used entry (EVENT_IDX used_event, 2.7.10). */
+	/*
+	 * Interrupt again at the next used entry (EVENT_IDX used_event, 2.7.10),
+	 * then a store-load fence before the next look at used->idx (Linux's
+	 * virtio_store_mb): otherwise the device can read the old used_event
+	 * after our load of the index, decide against an interrupt for an
+	 * entry we did not see, and the waiter sleeps for ever.
+	 */
 	*(volatile uint16_t *)&q->avail->ring[q->num] = q->last_used;
+	__asm__ volatile("mfence" ::: "memory");
 	if (head >= q->num)
 		return NULL; /* a broken device; the chain is lost */
 	void *token = q->token[head];

@@ -128,8 +128,10 @@ void vcpu_run(struct vcpu *vcpu, const struct run_options *o)
 		gdb_kernel_before_run(vcpu);
 		if (__vcpu_ioctl(vcpu, KVM_RUN, NULL) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				if (timed_out && log_verbose)
+				if (timed_out && log_verbose) {
 					crash_dump_vcpu(vcpu, "vCPU state at the timeout:");
+					virtio_bus_dump_queues();
+				}
 				vcpu_check_timeout();
 				run->immediate_exit = 0;
 				continue;

@@ -183,6 +183,29 @@ bool virtio_bus_mmio(struct vm *vm, uint64_t gpa, uint8_t *data, uint32_t len, b
 	return true;
 }
 
+/* Every live queue's indexes and EVENT_IDX words (--verbose at a timeout: why a wait never ended). */
+void virtio_bus_dump_queues(void)
+{
+	for (unsigned i = 0; i < nr_slots; i++) {
+		struct virtio_device *d = slots[i].dev;
+		/* No lock: the I/O thread may hold it blocked on a host write; the words are read once each. */
+		info("%s: status 0x%x isr 0x%x, %llu notifications, %llu interrupts", d->ops->name, d->status,
+		     d->isr, (unsigned long long)d->notifies, (unsigned long long)d->interrupts);
+		for (unsigned q = 0; q < d->ops->num_queues; q++) {
+			struct virtq *vq = &d->queues[q].vq;
+			if (!d->queues[q].ready)
+				continue;
+			uint16_t avail_idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_RELAXED);
+			uint16_t used_idx = __atomic_load_n(&vq->used->idx, __ATOMIC_RELAXED);
+			uint16_t used_event = __atomic_load_n(&vq->avail->ring[vq->num], __ATOMIC_RELAXED);
+			uint16_t avail_event = __atomic_load_n((uint16_t *)&vq->used->ring[vq->num], __ATOMIC_RELAXED);
+			info("  queue %u: avail idx %u (device took %u, avail_event %u), used idx %u "
+			     "(device's %u, signalled %u, used_event %u)", q, avail_idx, vq->last_avail,
+			     avail_event, used_idx, vq->used_idx, vq->signalled_used, used_event);
+		}
+	}
+}
+
 void virtio_bus_report(void)
 {
 	for (unsigned i = 0; i < nr_slots; i++) {

@@ -34,4 +34,7 @@ bool virtio_bus_mmio(struct vm *vm, uint64_t gpa, uint8_t *data, uint32_t len, b
 
 /* --verbose: one line per device with its notify and interrupt counts. */
 void virtio_bus_report(void);
+
+/* --verbose at a --timeout: every live queue's ring indexes and EVENT_IDX words on stderr. */
+void virtio_bus_dump_queues(void);
 #endif

@@ -47,8 +47,10 @@ void apic_eoi(void);
  * so an interrupt that is already pending ends the halt rather than being
  * taken before it). With KVM's in-kernel irqchip the halt stays inside KVM:
  * no exit to the VMM. The handler runs in between, interrupted at a rip in
- * [idle_halt_begin, idle_halt_end] (after the HLT, normally): the only kernel code that runs with IF=1.
+ * [idle_halt_begin, idle_halt_end]: the only kernel code that runs with IF=1.
+ * Normally that rip is idle_halt_end (after the HLT); a host that ignores the
+ * STI shadow delivers at idle_halt_hlt, and the handler then skips the HLT.
  */
 void idle_halt(void);
-extern const char idle_halt_begin[], idle_halt_end[];
+extern const char idle_halt_begin[], idle_halt_hlt[], idle_halt_end[];
 #endif

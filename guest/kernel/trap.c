@@ -46,6 +46,13 @@ static void interrupt(struct trap_frame *tf, unsigned vector)
 			   vector, tf->rip);
 	if (user)
 		tf->orig_rax = ~0ull; /* not in a syscall (no restart on a signal delivered now) */
+	else if (tf->rip == (uint64_t)idle_halt_hlt)
+		/*
+		 * Taken between the STI and the HLT: the host did not honour the
+		 * STI shadow (SDM vol. 2B, STI; seen under nested SVM). Returning
+		 * to the HLT would halt with the woken thread never run: skip it.
+		 */
+		tf->rip = (uint64_t)idle_halt_end;
 	switch (vector) {
 	case APIC_TIMER_VECTOR:
 		sched_timer_interrupt(user);

@@ -62,8 +62,29 @@ for l in $LIBCS; do
 	add virtio/$l/rng-efault kvm case_e2e_same $l rng_check efault
 done
 add fuzz/virtq-short unit case_fuzz_virtq_short
+for l in $LIBCS; do add virtio/$l/console-timeout-dump kvm case_console_timeout_dump $l; done
 
 # ---- virtio-console: stdin, stdout and stderr as three ports ----
+
+case_console_timeout_dump() { # libc: --verbose --timeout on a program blocked on stdin: exit 124 with the vCPU and queue state
+	local l=$1
+	prepare "$l" stdin
+	mkfifo "$W/fifo" || fail "mkfifo"
+	sleep 30 >"$W/fifo" &  # a writer that never writes: the read blocks, no end of file
+	local sp=$!
+	STDIN=$W/fifo kvm --verbose --timeout 1 ./stdin
+	kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null
+	expect_rc 124
+	grep -q "timeout: the program ran longer than 1 seconds" "$W/k.err" || problem "no timeout line" "$(excerpt "$W/k.err")"
+	grep -q "vCPU state at the timeout" "$W/k.err" || problem "no vCPU state" "$(excerpt "$W/k.err")"
+	grep -qE "virtio-console: status 0xf isr 0x[0-9a-f]+, [0-9]+ notifications" "$W/k.err" ||
+		problem "no virtio-console state line" "$(excerpt "$W/k.err" 40)"
+	# Port 0's receive buffer is posted and taken by the device (waiting for host input), nothing used yet.
+	sed -n '/virtio-console: status/,$p' "$W/k.err" |
+		grep -qE "^kvmbox:   queue 0: avail idx 1 \(device took 1, avail_event [0-9]+\), used idx 0 " ||
+		problem "port 0's receiveq is not shown waiting with its buffer taken" "$(grep 'queue' "$W/k.err" | sed 's/^/      /')"
+	finish
+}
 
 case_console_sort() { # busybox sort reads stdin to its end of file through port 0
 	[ -f /bin/busybox ] || skip "no /bin/busybox on the host (apt-get install busybox-static)"

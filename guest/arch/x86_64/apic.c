@@ -116,11 +116,12 @@ void apic_timer_ack(uint64_t now)
 
 /* void idle_halt(void): see apic.h. Plain assembly, so the labels exist exactly once. */
 __asm__(".text\n"
-	".globl idle_halt, idle_halt_begin, idle_halt_end\n"
+	".globl idle_halt, idle_halt_begin, idle_halt_hlt, idle_halt_end\n"
 	".type idle_halt, @function\n"
 	"idle_halt:\n"
 	"idle_halt_begin:\n"
 	"	sti\n"
+	"idle_halt_hlt:\n"
 	"	hlt\n"
 	"idle_halt_end:\n"
 	"	cli\n"

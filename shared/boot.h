@@ -98,6 +98,13 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_kernel_header, 96);
  * walking the tree); the disks themselves are found in the device tree.
  */
 #define KVMBOX_BOOT_DISKS         (1ull << 5)
+/*
+ * kvmbox's own fd 0, 1 or 2 is a terminal (isatty(3) on the host): the
+ * program's fd of the same number answers the terminal ioctls, else ENOTTY
+ * as on Linux for a file or pipe (so libc buffers a redirected stdout fully,
+ * as natively). KVMBOX_BOOT_TTY(fd) for fd 0..2.
+ */
+#define KVMBOX_BOOT_TTY(fd)       (1ull << (6 + (fd)))
 
 /* kvmbox_boot_vma.flags */
 #define KVMBOX_VMA_READ     (1u << 0)

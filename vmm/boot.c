@@ -159,6 +159,9 @@ void boot_and_run(const struct options *o, struct program *prog)
 			 (getenv("KVMBOX_TEST_KERNEL_FAULT") ? KVMBOX_BOOT_TEST_FAULT : 0) |
 			 (vm->lapic ? KVMBOX_BOOT_LAPIC : 0) |
 			 (vm->lapic && o->nr_disks ? KVMBOX_BOOT_DISKS : 0);
+	for (int fd = 0; fd < 3; fd++)
+		if (isatty(fd))
+			vm->boot_flags |= KVMBOX_BOOT_TTY(fd);
 	int khz = vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, (void *)0);
 	/* The guest clock: one (TSC, CLOCK_REALTIME) pair taken back to back. */
 	uint64_t tsc = cpu_read_tsc(vcpu);

@@ -41,28 +41,12 @@ struct blkdisk {
 
 /* One request: header out, status in; on the kernel stack (the direct map: V2P works). */
 struct blk_req {
+	struct vq_req c;          /* its completion: the token posted */
 	struct virtio_blk_outhdr hdr;
 	uint8_t status;
-	bool done;
-	uint32_t len;
 };
 
 static struct blkdisk disks[MAX_DISKS];
-
-/* Interrupt: complete what the device finished (true if anything); the callers sleep on the device. */
-static bool blk_used(struct virtio_dev *d)
-{
-	struct blk_req *r;
-	uint32_t len;
-	bool any = false;
-	while ((r = vq_get_used(&d->vqs[0], &len))) {
-		r->len = len;
-		r->done = true;
-		any = true;
-	}
-	wakeup(d);
-	return any;
-}
 
 /* Lazily, at the first use: the spec's initialization (3.1.1) and the configuration (5.2.4). */
 static int disk_ready(struct blkdisk *k)
@@ -79,7 +63,7 @@ static int disk_ready(struct blkdisk *k)
 	if (!(k->scratch = page_alloc_zeroed()))
 		return -ENOMEM;
 	d->priv = k;
-	if (virtio_init(d, want, 1, BLK_QUEUE_SIZE, blk_used))
+	if (virtio_init(d, want, 1, BLK_QUEUE_SIZE, vq_used_wake))
 		return -EIO;
 	/* 2.5.1: a 64-bit field is read in halves until the generation holds still. */
 	uint32_t gen, lo, hi;
@@ -108,8 +92,7 @@ static int disk_ready(struct blkdisk *k)
 static void wait_all(struct blkdisk *k, struct blk_req *r, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		while (!r[i].done && !k->vd->broken)
-			sleep_on(k->vd, false, 0);
+		vq_wait(k->vd, &r[i].c);
 }
 
 /*
@@ -125,12 +108,12 @@ static int post(struct blkdisk *k, struct blk_req *r, uint32_t type, uint64_t se
 {
 	r->hdr = (struct virtio_blk_outhdr){ .type = type, .sector = sector };
 	r->status = 0xff;
-	r->done = false;
+	r->c.done = false;
 	segs[0] = (struct kvmbox_seg){ V2P(&r->hdr), sizeof(r->hdr) };
 	segs[n + 1] = (struct kvmbox_seg){ V2P(&r->status), 1 };
 	unsigned n_out = device_writes ? 1 : n + 1;
 	struct vq *q = &k->vd->vqs[0];
-	while (vq_add(q, segs, n_out, segs + n_out, n + 2 - n_out, r) == -ENOSPC) {
+	while (vq_add(q, segs, n_out, segs + n_out, n + 2 - n_out, &r->c) == -ENOSPC) {
 		if (k->vd->broken)
 			return -EIO;
 		if (mine)
@@ -149,7 +132,7 @@ static int request(struct blkdisk *k, uint32_t type, uint64_t sector, struct kvm
 		return -EIO;
 	vq_kick(&k->vd->vqs[0]);
 	wait_all(k, &r, 1);
-	return r.done && r.status == VIRTIO_BLK_S_OK ? 0 : -EIO;
+	return r.c.done && r.status == VIRTIO_BLK_S_OK ? 0 : -EIO;
 }
 
 /* Drop segments from the end of segs[0, *n) until they cover `keep` bytes. */
@@ -201,7 +184,7 @@ static long rw_sectors(struct blkdisk *k, uint64_t uaddr, uint64_t len, uint64_t
 	wait_all(k, r, posted);
 	uint64_t done = 0;
 	for (unsigned i = 0; i < posted; i++) {
-		if (!r[i].done || r[i].status != VIRTIO_BLK_S_OK)
+		if (!r[i].c.done || r[i].status != VIRTIO_BLK_S_OK)
 			return done ? (long)done : -EIO;
 		done += bytes[i];
 	}

@@ -12,26 +12,6 @@
 static struct virtio_dev *rng;
 static enum { RNG_UNPROBED, RNG_READY, RNG_NONE } state;
 
-struct rng_req {
-	bool done;
-	uint32_t len;
-};
-
-/* Interrupt: complete the requests the device filled; waiters sleep on the device. */
-static bool rng_used(struct virtio_dev *d)
-{
-	struct rng_req *r;
-	uint32_t len;
-	bool any = false;
-	while ((r = vq_get_used(&d->vqs[0], &len))) {
-		r->len = len;
-		r->done = true;
-		any = true;
-	}
-	wakeup(d);
-	return any;
-}
-
 /* Lazily, at the first request: the device from the device tree, initialized (3.1.1). */
 static bool rng_ready(void)
 {
@@ -40,7 +20,7 @@ static bool rng_ready(void)
 	if (state == RNG_NONE)
 		return false;
 	rng = virtio_find(VIRTIO_ID_RNG);
-	state = rng && virtio_init(rng, 0, 1, RNG_QUEUE_SIZE, rng_used) == 0 ? RNG_READY : RNG_NONE;
+	state = rng && virtio_init(rng, 0, 1, RNG_QUEUE_SIZE, vq_used_wake) == 0 ? RNG_READY : RNG_NONE;
 	return state == RNG_READY;
 }
 
@@ -57,15 +37,13 @@ long virtio_rng_read(uint64_t ubuf, size_t len)
 		long got = user_segs(ubuf + done, len - done, true, segs, RNG_MAX_SEGS, &n);
 		if (got < 0)
 			return done ? (long)done : got;
-		struct rng_req r = { 0 };
+		struct vq_req r = { 0 };
 		while (vq_add(q, NULL, 0, segs, n, &r) == -ENOSPC && !rng->broken)
 			sleep_on(rng, false, 0); /* other threads' requests hold the descriptors */
 		if (rng->broken)
 			return done ? (long)done : -ENODEV;
 		vq_kick(q);
-		while (!r.done && !rng->broken)
-			sleep_on(rng, false, 0);
-		if (!r.done)
+		if (!vq_wait(rng, &r))
 			return done ? (long)done : -ENODEV;
 		done += MIN((size_t)r.len, (size_t)got);
 		if (r.len < (uint64_t)got)

@@ -2,6 +2,7 @@
 #include "virtio_drv.h"
 #include "errno.h"
 #include "lib.h"
+#include "proc.h"
 
 /* Device registers: 32-bit, aligned (4.2.2.2); each access is an exit to the VMM. */
 static inline void reg_write(struct virtio_dev *d, uint32_t off, uint32_t v)
@@ -55,6 +56,27 @@ void vq_kick(struct vq *q)
 	uint16_t avail_event = *(volatile uint16_t *)((volatile uint8_t *)q->used + 4 + 8 * (uint32_t)q->num);
 	if (virtq_need_event(avail_event, now, old))
 		reg_write(q->dev, VIRTIO_MMIO_QUEUE_NOTIFY, q->index); /* an ioeventfd: no exit to the VMM */
+}
+
+bool vq_used_wake(struct virtio_dev *d)
+{
+	struct vq_req *r;
+	uint32_t len;
+	bool any = false;
+	while ((r = vq_get_used(&d->vqs[0], &len))) {
+		r->len = len;
+		r->done = true;
+		any = true;
+	}
+	wakeup(d);
+	return any;
+}
+
+bool vq_wait(struct virtio_dev *d, const struct vq_req *r)
+{
+	while (!r->done && !d->broken)
+		sleep_on(d, false, 0);
+	return r->done;
 }
 
 void *vq_get_used(struct vq *q, uint32_t *len)

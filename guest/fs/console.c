@@ -41,18 +41,15 @@ bool console_wait_input(uint64_t timeout_ns)
 unsigned console_poll(struct file *f, struct poll_table *pt)
 {
 	unsigned m = POLLOUT | POLLWRNORM;
-	if (vcons_ready()) {
-		if (!pt || (pt->events & (POLLIN | POLLRDNORM)))
-			m |= vcons_poll_in(pt);
+	/* Only input needs the device (or the VMM): output is always possible. */
+	if (pt && !(pt->events & (POLLIN | POLLRDNORM)))
 		return m;
-	}
-	/* Ask the VMM only when input is of interest. */
-	if (!pt || (pt->events & (POLLIN | POLLRDNORM))) {
-		if (console_wait_input(0))
-			m |= POLLIN | POLLRDNORM;
-		else if (pt)
-			pt->console_in = true;
-	}
+	if (vcons_ready())
+		return m | vcons_poll_in(pt);
+	if (console_wait_input(0))
+		m |= POLLIN | POLLRDNORM;
+	else if (pt)
+		pt->console_in = true;
 	return m;
 }
 
@@ -81,9 +78,15 @@ static int console_read_wait(struct file *f)
 
 ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write)
 {
-	bool virtio = vcons_ready();
-	if (!write && virtio)
+	bool virtio;
+	if (write) {
+		uint64_t len = 0;
+		for (int k = 0; k < cnt; k++)
+			len += iov[k].len;
+		virtio = vcons_for_write(len);
+	} else if ((virtio = vcons_ready())) {
 		return vcons_read(iov, cnt, f->flags & O_NONBLOCK);
+	}
 	if (!write) {
 		int r = console_read_wait(f);
 		if (r)
@@ -147,7 +150,10 @@ ssize_t console_rw(struct file *f, const struct kiovec *iov, int cnt, bool write
 
 ssize_t console_write_segs(struct file *f, const struct kvmbox_seg *segs, unsigned nr)
 {
-	if (vcons_ready())
+	uint64_t len = 0;
+	for (unsigned k = 0; k < nr; k++)
+		len += segs[k].len;
+	if (vcons_for_write(len))
 		return vcons_write(f->console_fd, segs, nr);
 	uint32_t cpu = this_cpu()->cpu;
 	BUG_ON(cpu >= CONSOLE_CPUS || nr > KVMBOX_CONSOLE_MAX_SEGS);
@@ -203,6 +209,9 @@ static struct winsize winsize = { 24, 80, 0, 0 };
 
 long console_ioctl(struct file *f, unsigned long cmd, uint64_t arg)
 {
+	/* A redirected host fd is a file or pipe: no terminal ioctls (Linux: ENOTTY). */
+	if (!(boot_flags & KVMBOX_BOOT_TTY(f->console_tty)) && cmd != FIONREAD)
+		return -ENOTTY;
 	switch (cmd) {
 	case TCGETS:
 		return copy_to_user(arg, &termios, sizeof(termios));
@@ -230,7 +239,7 @@ long console_ioctl(struct file *f, unsigned long cmd, uint64_t arg)
 		return copy_from_user(&pgrp, arg, sizeof(pgrp));
 	}
 	case FIONREAD: {
-		int32_t n = vcons_ready() ? vcons_nread() : 0;
+		int32_t n = vcons_nread(); /* 0 before the device is set up: nothing is buffered yet */
 		return copy_to_user(arg, &n, sizeof(n));
 	}
 	case TIOCSCTTY:

@@ -21,6 +21,7 @@ struct file *file_alloc(struct inode *ip, uint32_t flags)
 	f->flags = flags;
 	f->inode = ip;
 	f->console_fd = 1;
+	f->console_tty = 1;      /* /dev/console, /dev/tty: as stdout */
 	inode_get(ip);
 	return f;
 }
@@ -125,6 +126,7 @@ int fs_init_process(struct proc *p, const char *cwd)
 		f->flags = O_RDWR | O_LARGEFILE;
 		f->inode = &console_inode;
 		f->console_fd = i == 2 ? 2 : 1;
+		f->console_tty = (uint8_t)i;
 		f->is_static = 1;
 		console_inode.refs++;
 		t->fd[i] = f;

@@ -241,6 +241,7 @@ struct file {
 	off_t pos;
 	struct inode *inode;
 	uint8_t console_fd;      /* I_CONSOLE: the host fd writes go to (1 or 2) */
+	uint8_t console_tty;     /* I_CONSOLE: the host fd whose terminal-ness the ioctls report (0..2) */
 	uint8_t is_static;
 	const struct file_ops *ops; /* NULL: dispatch by inode kind */
 	void *priv;              /* the ops' object */

@@ -15,6 +15,14 @@ struct poll_table;
 bool vcons_ready(void);
 
 /*
+ * Should a write of len bytes go to the device? A program's first few small
+ * writes go by the CONSOLE_WRITE hypercall instead, so a short-lived program
+ * never pays for the device's set-up; the device takes over from the first
+ * write past that budget (and at once for stdin and terminal sizes).
+ */
+bool vcons_for_write(uint64_t len);
+
+/*
  * Write guest-physical segments (the program's own pages) to port 1
  * (stdout) or 2 (stderr): one descriptor chain, returned by the device
  * once the host fd took all of it. Bytes written, or -EPIPE once the host

@@ -75,6 +75,22 @@ void vq_kick(struct vq *q);
 /* The next completed chain's token and written length, or NULL; frees its descriptors. */
 void *vq_get_used(struct vq *q, uint32_t *len);
 
+/* A request's completion: the token the drivers post (or the first member of theirs). */
+struct vq_req {
+	bool done;
+	uint32_t len;             /* bytes the device wrote (2.7.8) */
+};
+
+/*
+ * A one-queue device's interrupt (virtio_init's used callback): mark every
+ * completed vq_req on queue 0 done and wake the threads asleep on the
+ * device. True if anything completed.
+ */
+bool vq_used_wake(struct virtio_dev *d);
+
+/* Sleep until r is done or the device broke: r->done. */
+bool vq_wait(struct virtio_dev *d, const struct vq_req *r);
+
 /* The interrupt for vector, if it is a virtio device's (trap.c): true if handled. */
 bool virtio_interrupt(unsigned vector, bool from_user);
 #endif

@@ -146,6 +146,35 @@ case_console_exits() { # libc: output costs no exit to the VMM (QueueNotify on a
 	finish
 }
 
+case_console_notty() { # libc: redirected fds are no terminal: TIOCGWINSZ says ENOTTY on each, as natively
+	local lib=$1
+	prepare "$lib" console_flood
+	kvm ./console_flood winsize
+	(cd "$W/n" && native ./console_flood winsize)
+	! grep -q "^fd 1: [0-9]" "$W/n.out" || skip "natively fd 1 is a terminal here: $(head -c 100 "$W/n.out")"
+	compare_native
+	finish
+}
+
+case_console_early() { # libc: a program's first small writes take no device set-up (hypercalls); later ones the device
+	local lib=$1
+	prepare "$lib" hello
+	kvm --verbose ./hello
+	(cd "$W/n" && native ./hello)
+	compare_native "out rc"
+	# The device was never initialized (status 0) and never notified.
+	grep -q "virtio-console at .*: 0 queue notifications, 0 interrupts, status 0x0$" "$W/k.err" ||
+		problem "one write set virtio-console up" "$(grep 'virtio-console' "$W/k.err" | sed 's/^/      /')"
+	# Many writes: the device takes over, and the output stays whole and in order.
+	prepare "$lib" console_flood
+	kvm --verbose ./console_flood bytes 1
+	local n; n=$(virtio_stat virtio-console "queue notifications")
+	[ "${n:-0}" -ge 1 ] || problem "1 MiB of output never reached the device (${n:-no} notifications)"
+	(cd "$W/n" && native ./console_flood bytes 1)
+	compare_native "out rc"
+	finish
+}
+
 case_console_winsize() { # libc: a terminal's size reaches TIOCGWINSZ (kvmbox under script(1)'s pty)
 	local l=$1
 	command -v script >/dev/null || skip "no script(1) (apt-get install bsdutils)"
@@ -174,5 +203,7 @@ for l in $LIBCS; do
 	add virtio/$l/console-16mib-slow-pipe kvm case_console_bytes $l slow
 	add virtio/$l/console-exits kvm case_console_exits $l
 	add virtio/$l/console-winsize kvm case_console_winsize $l
+	add virtio/$l/console-notty kvm case_console_notty $l
+	add virtio/$l/console-early kvm case_console_early $l
 	add virtio/$l/console-fallback kvm case_console_fallback $l
 done

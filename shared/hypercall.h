@@ -265,6 +265,13 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_frame_pool, 48);
 #define KVMBOX_EXEC_SCRIPT 1
 
 #define KVMBOX_EXEC_INTERP_MAX 256     /* Linux's BINPRM_BUF_SIZE: the "#!" line is read from this much */
+/*
+ * Scripts an exec may go through before the ELF: Linux's exec_binprm gives
+ * up with ELOOP at depth > 5 (5 "#!" files, then the program; measured on
+ * Linux 6.x). interp holds the strings of all of them.
+ */
+#define KVMBOX_EXEC_MAX_SCRIPTS 5
+#define KVMBOX_EXEC_INTERP_BUF (KVMBOX_EXEC_INTERP_MAX * KVMBOX_EXEC_MAX_SCRIPTS)
 #define KVMBOX_EXEC_MAX_ARG_STRLEN 131072 /* Linux's MAX_ARG_STRLEN, NUL included */
 
 /*
@@ -286,10 +293,15 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_frame_pool, 48);
  * is built (image pages, page tables, initial stack with argv, envp and
  * auxv; boot.h). A string or vector on a page that is not present gives
  * -EAGAIN with fault_va: the guest faults it in and calls again (-EFAULT
- * if it cannot). A "#!" file gives KVMBOX_EXEC_SCRIPT with interp = the
- * interpreter path NUL its optional argument NUL, interp_argc = 1 or 2;
- * the guest then passes the interpreter's bytes with interp/interp_argc
- * unchanged: argv becomes interp's strings, execfn, argv[1..]. Errors:
+ * if it cannot). A "#!" file gives KVMBOX_EXEC_SCRIPT with the
+ * interpreter path NUL its optional argument NUL put in front of what
+ * interp held (interp_argc grows by 1 or 2; the guest starts with 0, and
+ * the first string is always the interpreter to run next); the guest then
+ * passes the interpreter's bytes with interp/interp_argc unchanged: argv
+ * becomes interp's strings, execfn, argv[1..] (Linux's binfmt_script at
+ * every level: the newest interpreter first, then each script's name as
+ * the level before named it). The guest stops the chain with ELOOP after
+ * KVMBOX_EXEC_MAX_SCRIPTS scripts. Errors:
  * -ENOEXEC (not a static x86-64 ELF), -ENOENT (it asks for an interpreter
  * (PT_INTERP): none can run here), -E2BIG, -EFAULT, -ENOMEM (pool too
  * small), -EINVAL (bad fields). Nothing changes unless ret is 0.
@@ -328,7 +340,7 @@ struct kvmbox_hc_exec {
 	uint32_t interp_argc;     /* IN/OUT: strings in interp (0: not a script) */
 	uint32_t reserved;
 	struct kvmbox_frame_pool pool; /* IN/OUT */
-	char interp[KVMBOX_EXEC_INTERP_MAX]; /* IN/OUT */
+	char interp[KVMBOX_EXEC_INTERP_BUF]; /* IN/OUT */
 	struct kvmbox_boot_process image; /* OUT: exe_path and cwd are left empty */
 	uint64_t scan_buf;        /* IN (SCAN): gpa of uint64_t[scan_max] */
 	uint32_t scan_max;        /* IN (SCAN) */
@@ -336,6 +348,6 @@ struct kvmbox_hc_exec {
 	uint64_t scan_va;         /* IN/OUT (SCAN): the walk's cursor */
 };
 KVMBOX_ASSERT_OFFSET(struct kvmbox_hc_exec, pool, 104);
-KVMBOX_ASSERT_SIZE(struct kvmbox_hc_exec, 104 + 48 + 256 + 48 + 16 * 24 + 512 + 24);
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_exec, 104 + 48 + KVMBOX_EXEC_INTERP_BUF + 48 + 16 * 24 + 512 + 24);
 
 #endif

@@ -300,7 +300,12 @@ static int add_vec(struct strtab *s, struct uread *u, uint64_t vec, int from, in
 
 static bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
-/* Parse the "#!" line into a->interp / a->interp_argc: KVMBOX_EXEC_SCRIPT or -ENOEXEC. */
+/*
+ * Parse the "#!" line and put its interpreter path and optional argument in
+ * front of the strings a->interp holds (the scripts before this one):
+ * KVMBOX_EXEC_SCRIPT, or -ENOEXEC (no interpreter, or the strings of the
+ * whole chain do not fit).
+ */
 static int parse_script(struct kvmbox_hc_exec *a, const uint8_t *file, uint64_t size)
 {
 	char buf[KVMBOX_EXEC_INTERP_MAX];
@@ -329,12 +334,22 @@ static int parse_script(struct kvmbox_hc_exec *a, const uint8_t *file, uint64_t 
 	char *z = memchr(arg, 0, arg_end - arg);
 	if (z)
 		arg_end = z;
-	memset(a->interp, 0, sizeof(a->interp));
+	/* The strings already there (validated by build()) move up. */
+	size_t old_len = 0;
+	for (uint32_t i = 0; i < a->interp_argc; i++)
+		old_len += strlen(a->interp + old_len) + 1;
+	size_t add = name_len + 1 + (arg_end > arg ? (size_t)(arg_end - arg) + 1 : 0);
+	if (old_len + add > sizeof(a->interp) - 1)
+		return -ENOEXEC;
+	memmove(a->interp + add, a->interp, old_len);
+	memset(a->interp + add + old_len, 0, sizeof(a->interp) - add - old_len);
 	memcpy(a->interp, name, name_len);
-	a->interp_argc = 1;
+	a->interp[name_len] = 0;
+	a->interp_argc++;
 	if (arg_end > arg) {
 		memcpy(a->interp + name_len + 1, arg, arg_end - arg);
-		a->interp_argc = 2;
+		a->interp[add - 1] = 0;
+		a->interp_argc++;
 	}
 	return KVMBOX_EXEC_SCRIPT;
 }
@@ -432,8 +447,16 @@ out:
 /* BUILD: the new image from the pool (nothing changes on error). */
 static int build(struct vm *vm, struct kvmbox_hc_exec *a, struct pool_alloc *pa)
 {
-	if (a->interp_argc > 2 || a->interp[sizeof(a->interp) - 1])
+	if (a->interp_argc > 2 * KVMBOX_EXEC_MAX_SCRIPTS || a->interp[sizeof(a->interp) - 1])
 		return -EINVAL;
+	/* interp_argc strings must be there (collect_args and parse_script walk them). */
+	size_t at = 0;
+	for (uint32_t i = 0; i < a->interp_argc; i++) {
+		const char *z = memchr(a->interp + at, 0, sizeof(a->interp) - at);
+		if (!z || z == a->interp + sizeof(a->interp) - 1)
+			return -EINVAL;
+		at = (size_t)(z - a->interp) + 1;
+	}
 	const char *execfn = GUEST_PTR(vm, a->execfn, 1);
 	size_t room = execfn ? vm->mem_size - a->execfn : 0;
 	if (!execfn || !memchr(execfn, 0, room < PAGE ? room : PAGE))
@@ -453,8 +476,8 @@ static int build(struct vm *vm, struct kvmbox_hc_exec *a, struct pool_alloc *pa)
 		goto out;
 
 	if (a->file_size >= 2 && file[0] == '#' && file[1] == '!') {
-		/* One level of interpreter: a script's interpreter may not be a script. */
-		r = a->interp_argc ? -ENOEXEC : parse_script(a, file, a->file_size);
+		/* Another level of interpreter (the guest counts the levels: ELOOP). */
+		r = parse_script(a, file, a->file_size);
 		goto out;
 	}
 	struct elf_image img;

@@ -241,14 +241,20 @@ static long do_execve(int dirfd, uint64_t upath, uint64_t argv, uint64_t envp, i
 		hc.flags = KVMBOX_EXEC_BUILD;
 		r = exec_call(old);
 		segs_free();
-		if (r != KVMBOX_EXEC_SCRIPT || depth > 0)
+		if (r != KVMBOX_EXEC_SCRIPT)
 			break;
-		/* "#!interpreter [arg]": run the interpreter on the script (one level). */
+		/*
+		 * "#!interpreter [arg]": run the interpreter on the script; it may
+		 * be a script too. As Linux's exec_binprm: the interpreter is
+		 * looked up first, then a sixth script in the chain is ELOOP.
+		 */
 		if ((r = exec_lookup(AT_FDCWD, hc.interp, strnlen(hc.interp, sizeof(hc.interp)), 0, &ip)))
 			goto out_sh;
+		if (depth + 1 > KVMBOX_EXEC_MAX_SCRIPTS) {
+			r = -ELOOP;
+			goto out_sh;
+		}
 	}
-	if (r == KVMBOX_EXEC_SCRIPT)
-		r = -ENOEXEC;
 	if (r)
 		goto out_sh;
 

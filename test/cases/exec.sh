@@ -30,5 +30,9 @@ for l in $LIBCS; do
 		add e2e/$l/exec-$s kvm case_exec $l $s
 	done
 	add e2e/$l/exec-script kvm case_exec_script $l
+	# "#!" chains: 2, 4 and 5 levels run, 6 is ELOOP (Linux's depth > 5), a missing link ENOENT
+	for s in chain2 chain4 chain5 chain6 chain9 chain-missing; do
+		add e2e/$l/exec-$s kvm case_exec $l $s
+	done
 	add e2e/$l/exec-thread-exec kvm case_exec $l thread-exec
 done

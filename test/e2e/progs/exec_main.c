@@ -325,6 +325,35 @@ int main(int argc, char **argv)
 		execve("./script2", (char *[]){ "argv0", "exit=9", NULL }, env);
 		printf("execve: %s\n", ename(errno));
 		return 3;
+	} else if (!strncmp(what, "chain", 5)) {
+		/*
+		 * "chainN": N "#!" scripts, each naming the one before with an
+		 * argument (the first names exec_target): Linux runs 5 levels
+		 * and fails with ELOOP from 6. "chain-missing": the middle one
+		 * names an interpreter that does not exist.
+		 */
+		bool missing = !strcmp(what, "chain-missing");
+		int n = missing ? 3 : atoi(what + 5);
+		for (int i = 1; i <= n; i++) {
+			char name[16], line[64];
+			snprintf(name, sizeof(name), "s%d", i);
+			int len;
+			if (i == 1)
+				len = snprintf(line, sizeof(line), "#!" TARGET " level%d\n", i);
+			else if (missing && i == 2)
+				len = snprintf(line, sizeof(line), "#!./nonexistent level%d\n", i);
+			else if (i % 2)
+				len = snprintf(line, sizeof(line), "#! ./s%d\tlevel %d \n", i - 1, i);
+			else
+				len = snprintf(line, sizeof(line), "#!./s%d\n", i - 1);
+			write_file(name, line, (size_t)len, 0755);
+		}
+		char top[16];
+		snprintf(top, sizeof(top), "./s%d", n);
+		fflush(stdout);
+		execve(top, (char *[]){ "argv0", "exit=4", "last", NULL }, env);
+		printf("execve %s: %s\n", top, ename(errno));
+		return 3;
 	} else if (!strcmp(what, "execveat")) {
 		int dir = open(".", O_RDONLY | O_DIRECTORY);
 		fflush(stdout);

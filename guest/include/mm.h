@@ -76,6 +76,8 @@ int vma_adopt_boot(struct mm *mm, const struct kvmbox_boot_vma *bv, uint32_t n);
 int vma_remove(struct mm *mm, uint64_t start, uint64_t end); /* unmaps and frees pages */
 void unmap_pages(struct mm *mm, uint64_t start, uint64_t end); /* frees the frames, keeps the VMAs */
 uint64_t vma_find_free(struct mm *mm, uint64_t len); /* top-down search below mmap_base; 0 if none */
+/* Move the page-table entries of [from, from + len) to [to, to + len) (mremap): 0 or -ENOMEM (nothing moved). */
+int vma_move_pages(struct mm *mm, uint64_t from, uint64_t len, uint64_t to);
 int vma_protect(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags);
 /* Leaf PTE permission bits (U, W, NX) for VMA flags. */
 uint64_t vma_pte_flags(uint32_t flags);

@@ -32,7 +32,7 @@ const syscall_fn syscall_table[NR_SYSCALLS] = {
 	S(rename), S(renameat), S(renameat2), S(getdents64),
 	S(ftruncate), S(truncate), S(fsync), S(fdatasync),
 	S(umask), S(chmod), S(fchmod), S(fchmodat),
-	S(mmap), S(munmap), S(mprotect), S(brk), S(madvise),
+	S(mmap), S(munmap), S(mremap), S(mprotect), S(brk), S(madvise),
 	S(exit), S(exit_group), S(getpid), S(gettid), S(getppid),
 	[SYS_getuid] = FN(sys_getuid), [SYS_geteuid] = FN(sys_getuid),
 	[SYS_getgid] = FN(sys_getuid), [SYS_getegid] = FN(sys_getuid),

@@ -1,4 +1,4 @@
-/* mmap, munmap, mprotect, brk, madvise. */
+/* mmap, munmap, mremap, mprotect, brk, madvise. */
 #include "syscalls.h"
 #include "mm.h"
 #include "proc.h"
@@ -26,6 +26,23 @@
 #define MAP_HUGETLB 0x40000
 #define MAP_FIXED_NOREPLACE 0x100000
 #define MADV_DONTNEED 4
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+#define MREMAP_DONTUNMAP 4
+
+/* Where a mapping of size bytes goes without MAP_FIXED: the hint if that range is free, else top-down. 0: none. */
+static uint64_t pick_area(struct mm *mm, uint64_t addr, uint64_t size)
+{
+	if (addr && !(addr & ~PAGE_MASK) && addr + size > addr && addr + size <= KVMBOX_USER_MAP_TOP) {
+		bool free = true;
+		for (struct vma *v = mm->vmas; v && v->start < addr + size; v = v->next)
+			if (v->end > addr)
+				free = false;
+		if (free)
+			return addr;
+	}
+	return vma_find_free(mm, size);
+}
 
 static uint32_t prot_to_vma(int prot)
 {
@@ -101,17 +118,7 @@ long sys_mmap(uint64_t addr, size_t len, int prot, int flags, int fd, off_t off)
 		}
 	} else {
 		/* A hint is honoured when the range is free. */
-		start = 0;
-		if (addr && !(addr & ~PAGE_MASK) && addr + size > addr && addr + size <= KVMBOX_USER_MAP_TOP) {
-			bool free = true;
-			for (struct vma *v = mm->vmas; v && v->start < addr + size; v = v->next)
-				if (v->end > addr)
-					free = false;
-			if (free)
-				start = addr;
-		}
-		if (!start)
-			start = vma_find_free(mm, size);
+		start = pick_area(mm, addr, size);
 		if (!start)
 			return -ENOMEM;
 	}
@@ -139,6 +146,116 @@ long sys_munmap(uint64_t addr, size_t len)
 	if (addr + size < addr || addr + size > KVMBOX_USER_MAP_TOP)
 		return -EINVAL;
 	return vma_remove(current_proc()->mm, addr, addr + size);
+}
+
+/*
+ * Move [addr, addr + old_len) of VMA v to new_addr as a mapping of new_len
+ * bytes (Linux's move_vma): the page-table entries move, no data is
+ * copied; the part beyond old_len is demand-zero. The old range is then
+ * unmapped, or with MREMAP_DONTUNMAP stays mapped without its pages (it
+ * reads zero, as Linux's private anonymous memory does).
+ */
+static long move_mapping(struct mm *mm, struct vma *v, uint64_t addr, uint64_t old_len, uint64_t new_len,
+			 uint64_t new_addr, bool dontunmap)
+{
+	uint32_t flags = v->flags & ~(KVMBOX_VMA_HEAP | KVMBOX_VMA_GROWSDOWN);
+	uint32_t pgoff = v->pgoff + (uint32_t)((addr - v->start) / PAGE_SIZE);
+	int r = vma_insert(mm, new_addr, new_addr + new_len, flags);
+	if (r)
+		return r;
+	struct vma *n = vma_find(mm, new_addr);
+	if (n && n->start == new_addr)
+		n->pgoff = pgoff;
+	r = vma_move_pages(mm, addr, MIN(old_len, new_len), new_addr);
+	if (r) {
+		vma_remove(mm, new_addr, new_addr + new_len);
+		return r;
+	}
+	mm->fault_next = 0;
+	if (!dontunmap)
+		vma_remove(mm, addr, addr + old_len);
+	return (long)new_addr;
+}
+
+/*
+ * mremap(2) as Linux 6.x's mm/mremap.c decides: the parameter checks
+ * (check_mremap_params), the VMA at addr (check_prep_vma: EFAULT when there
+ * is none, or when a range to move or grow runs past it), then no change,
+ * shrink in place, grow in place if the range after the VMA is free, or
+ * move (MREMAP_MAYMOVE; always with MREMAP_FIXED/MREMAP_DONTUNMAP).
+ */
+long sys_mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flags, uint64_t new_addr)
+{
+	struct mm *mm = current_proc()->mm;
+	if (flags & ~(uint64_t)(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
+		return -EINVAL;
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	old_len = (old_len + PAGE_SIZE - 1) & PAGE_MASK; /* PAGE_ALIGN: wraps to 0 as Linux's */
+	new_len = (new_len + PAGE_SIZE - 1) & PAGE_MASK;
+	if (!new_len)
+		return -EINVAL;
+	if (new_len > KVMBOX_USER_MAP_TOP || new_addr > KVMBOX_USER_MAP_TOP - new_len)
+		return -EINVAL;
+	bool to = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP);
+	if (to) {
+		if (new_addr & ~PAGE_MASK)
+			return -EINVAL;
+		if (!(flags & MREMAP_MAYMOVE))
+			return -EINVAL;
+		if ((flags & MREMAP_DONTUNMAP) && old_len != new_len)
+			return -EINVAL;
+		if (addr + old_len > new_addr && new_addr + new_len > addr)
+			return -EINVAL; /* the ranges overlap */
+	}
+	struct vma *v = vma_find(mm, addr);
+	if (!v)
+		return -EFAULT;
+	bool grows = !to && new_len > old_len;
+	if (!to && !grows) {
+		if (new_len < old_len) {
+			int r = vma_remove(mm, addr + new_len, addr + old_len);
+			if (r)
+				return r;
+		}
+		return (long)addr;
+	}
+	/* Growing or moving: private memory cannot be "duplicated" from old_len 0 (nor shared, here). */
+	if (!old_len)
+		return -EINVAL;
+	if (old_len > v->end - addr)
+		return -EFAULT;
+	if (!to) {
+		uint64_t end = addr + new_len;
+		if (addr + old_len == v->end && end <= KVMBOX_USER_MAP_TOP) {
+			bool free = true;
+			for (struct vma *n = v->next; n && n->start < end; n = n->next)
+				free = false;
+			if (free) {
+				int r = vma_insert(mm, v->end, end, v->flags); /* merges into v */
+				return r ? r : (long)addr;
+			}
+		}
+		if (!(flags & MREMAP_MAYMOVE))
+			return -ENOMEM;
+		new_addr = vma_find_free(mm, new_len);
+		if (!new_addr)
+			return -ENOMEM;
+		return move_mapping(mm, v, addr, old_len, new_len, new_addr, false);
+	}
+	if (flags & MREMAP_FIXED) {
+		int r = vma_remove(mm, new_addr, new_addr + new_len);
+		if (r)
+			return r;
+		v = vma_find(mm, addr);
+		if (!v)
+			return -EFAULT;
+	} else {
+		new_addr = pick_area(mm, new_addr, new_len); /* MREMAP_DONTUNMAP alone: new_addr is a hint */
+		if (!new_addr)
+			return -ENOMEM;
+	}
+	return move_mapping(mm, v, addr, old_len, new_len, new_addr, flags & MREMAP_DONTUNMAP);
 }
 
 long sys_mprotect(uint64_t addr, size_t len, int prot)

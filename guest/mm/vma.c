@@ -161,6 +161,58 @@ int vma_remove(struct mm *mm, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/*
+ * mremap's move: the page-table entries of [from, from + len) go to
+ * [to, to + len) as they are (frames, COW and shared bits, PROT_NONE's held
+ * frames): no data is copied. The destination's tables are created as
+ * needed; if that fails, what moved goes back and the result is -ENOMEM.
+ */
+struct move_ctx {
+	uint64_t pml4;
+	int64_t delta;            /* to - from */
+	unsigned n;               /* entries moved (flushes) */
+	bool failed;
+};
+
+static void move_one(uint64_t *pte, uint64_t va, void *ctx)
+{
+	struct move_ctx *m = ctx;
+	if (m->failed)
+		return;
+	uint64_t *dst = pte_walk(m->pml4, va + (uint64_t)m->delta, true);
+	if (!dst) {
+		m->failed = true;
+		return;
+	}
+	*dst = *pte;
+	*pte = 0;
+	if (++m->n <= INVLPG_MAX)
+		invlpg(va);
+}
+
+static void move_flush(struct move_ctx *m)
+{
+	if (m->n > INVLPG_MAX) {
+		uint64_t cr3;
+		__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+	}
+	m->n = 0;
+}
+
+int vma_move_pages(struct mm *mm, uint64_t from, uint64_t len, uint64_t to)
+{
+	struct move_ctx m = { .pml4 = mm->pml4, .delta = (int64_t)(to - from) };
+	pt_for_each(mm->pml4, from, from + len, move_one, &m);
+	move_flush(&m);
+	if (!m.failed)
+		return 0;
+	/* Back where they were: those tables exist, so this cannot fail. */
+	struct move_ctx back = { .pml4 = mm->pml4, .delta = (int64_t)(from - to) };
+	pt_for_each(mm->pml4, to, to + len, move_one, &back);
+	move_flush(&back);
+	return -ENOMEM;
+}
+
 /* The highest gap of len bytes below mmap_base (top-down, as Linux), in one pass. */
 uint64_t vma_find_free(struct mm *mm, uint64_t len)
 {

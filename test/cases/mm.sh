@@ -1,0 +1,6 @@
+# Memory syscalls beyond mmap/munmap: mremap (grow, shrink, move with the
+# pages, FIXED, DONTUNMAP, the errors) and realloc of big blocks through it.
+
+for l in $LIBCS; do
+	add e2e/$l/mremap kvm case_e2e_same $l mremap
+done

@@ -261,6 +261,12 @@ void send_signal_thread(struct thread *t, int sig, int code, pid_t from, uint64_
 void send_signal_proc(struct proc *p, int sig);
 void send_sigchld(struct proc *parent, struct proc *child);
 /*
+ * Process exit (Linux's kill_orphaned_pgrp): p's group, orphaned by the exit
+ * of parent (p's old parent) or, with parent NULL, of p itself, gets SIGHUP
+ * and SIGCONT if a member is stopped.
+ */
+void kill_orphaned_pgrp(struct proc *p, struct proc *parent);
+/*
  * Send with a complete siginfo: to thread t if given, else to process p
  * (timers, sigqueue). 0, or -EAGAIN if a real-time signal could not be
  * queued (the VM-wide limit of queued instances).

@@ -319,7 +319,9 @@ static void proc_become_zombie(struct proc *p)
 		init->children = c;
 		if (c->zombie)
 			wakeup(init);
+		kill_orphaned_pgrp(c, p);
 	}
+	kill_orphaned_pgrp(p, NULL);
 	p->zombie = true;
 	struct proc *parent = p->parent;
 	/* SIGCHLD ignored (or SA_NOCLDWAIT): nobody will wait; reap now (POSIX 2.4.3). */

@@ -204,6 +204,40 @@ static bool pgrp_orphaned(pid_t pgid, pid_t sid)
 }
 
 /*
+ * Linux's kill_orphaned_pgrp (kernel/exit.c), called as a process exits:
+ * for each child (parent = the exiting process, after the child went to
+ * its new parent) and for the exiting process itself (parent NULL: its own
+ * parent was the group's last link outside). A group that becomes orphaned
+ * this way while a member is stopped gets SIGHUP then SIGCONT (POSIX
+ * _exit(): nobody is left to continue it). Same rule as pgrp_orphaned,
+ * leaving out the exiting process and zombies.
+ */
+void kill_orphaned_pgrp(struct proc *p, struct proc *parent)
+{
+	struct proc *ignored = NULL;
+	if (!parent) {
+		parent = p->parent;
+		ignored = p;
+	}
+	if (!parent || parent->pgid == p->pgid || parent->sid != p->sid)
+		return;
+	bool stopped = false;
+	for (struct proc *q = all_procs; q; q = q->next_all) {
+		if (q == ignored || q->zombie || q->pgid != p->pgid)
+			continue;
+		if (q->parent && q->parent->pgid != p->pgid && q->parent->sid == q->sid)
+			return; /* still a parent outside the group, in the session */
+		stopped |= q->stop_sig != 0;
+	}
+	if (!stopped)
+		return;
+	for (int sig = SIGHUP; sig; sig = sig == SIGHUP ? SIGCONT : 0)
+		for (struct proc *q = all_procs; q; q = q->next_all)
+			if (!q->zombie && q->pgid == p->pgid && q != ignored)
+				send_signal_proc_info(q, sig, SI_KERNEL, 0, 0);
+}
+
+/*
  * The default action "stop": the whole thread group stops (the first
  * thread to take the signal starts the group stop and tells the parent;
  * the others join at their next return to user mode, sleepers are woken to

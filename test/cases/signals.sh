@@ -16,7 +16,7 @@ case_sig() { # libc prog [args...]
 }
 
 for l in $LIBCS; do
-	for p in sig_info sig_segv sig_fpu sig_vector sig_mask sig_restart sig_wait sig_timer sig_child sig_thread sig_exec sig_jobctl; do
+	for p in sig_info sig_segv sig_fpu sig_vector sig_mask sig_restart sig_wait sig_timer sig_child sig_thread sig_exec sig_jobctl sig_orphan; do
 		add e2e/$l/$p kvm case_sig $l $p
 	done
 done

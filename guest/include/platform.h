@@ -28,6 +28,8 @@ void kmem_zero(void *dst, size_t len);
 /* Nanoseconds since boot (TSC based) and CLOCK_REALTIME in ns. */
 uint64_t clock_monotonic_ns(void);
 uint64_t clock_realtime_ns(void);
+/* A TSC interval in ns (CPU-time accounting). */
+uint64_t tsc_to_ns(uint64_t ticks);
 
 /* End the VM. */
 noreturn void platform_exit(int status);

@@ -82,6 +82,13 @@ struct proc {
 	/* Job control (signal.c): the stop signal while the group is stopped, else 0. */
 	int stop_sig;
 	int wait_report;          /* enum wait_report: what wait(WUNTRACED/WCONTINUED) reports once */
+	/*
+	 * CPU time in TSC ticks (sched.c): of the threads that exited, and of
+	 * the children reaped by wait (with their own reaped children's), each
+	 * the total and the part spent in the kernel's slow paths.
+	 */
+	uint64_t dead_cpu_tsc, dead_sys_tsc;
+	uint64_t child_cpu_tsc, child_sys_tsc;
 	/* Absolute guest path of the executable (NUL-terminated, at most KVMBOX_PATH_MAX). */
 	const char *exe_path;
 	char exe_buf[KVMBOX_PATH_MAX]; /* exe_path after an execve */
@@ -114,6 +121,13 @@ struct thread {
 	bool interruptible;       /* a signal ends the sleep */
 	uint64_t wake_at;         /* CLOCK_MONOTONIC ns deadline of the sleep, 0 for none */
 	uint64_t fs_base, gs_base;
+	/*
+	 * CPU time in TSC ticks (sched.c): on the CPU, all told, up to its last
+	 * switch-out (or sched_account_current), and of that in the kernel's
+	 * slow paths (syscall_slow, trap): system time. sys_since: the TSC at
+	 * which the current slow-path stint started, 0 outside one.
+	 */
+	uint64_t cpu_tsc, sys_tsc, sys_since;
 	uint64_t clear_child_tid;
 	uint64_t sigmask;
 	uint64_t saved_sigmask;   /* rt_sigsuspend/ppoll: restored after the handler runs */
@@ -252,6 +266,39 @@ struct sched_stats {
 	uint64_t idle_halts;
 };
 const struct sched_stats *sched_get_stats(void);
+/* Bring the running thread's cpu_tsc/sys_tsc up to now. */
+void sched_account_current(void);
+/* CPU time in ns of a thread or a whole process (live and exited threads): total and system. */
+void thread_cputime(struct thread *t, uint64_t *total_ns, uint64_t *sys_ns);
+void proc_cputime(struct proc *p, uint64_t *total_ns, uint64_t *sys_ns);
+/* struct rusage (getrusage, wait4, waitid) as the kernel writes it. */
+struct rusage {
+	int64_t utime[2], stime[2]; /* struct timeval */
+	int64_t maxrss, ixrss, idrss, isrss, minflt, majflt, nswap, inblock, oublock;
+	int64_t msgsnd, msgrcv, nsignals, nvcsw, nivcsw;
+};
+static inline void rusage_set_times(struct rusage *ru, uint64_t total_ns, uint64_t sys_ns)
+{
+	uint64_t user_ns = total_ns - sys_ns;
+	ru->utime[0] = (int64_t)(user_ns / 1000000000ull);
+	ru->utime[1] = (int64_t)(user_ns % 1000000000ull / 1000);
+	ru->stime[0] = (int64_t)(sys_ns / 1000000000ull);
+	ru->stime[1] = (int64_t)(sys_ns % 1000000000ull / 1000);
+}
+/* The kernel's slow paths count as system time (syscall.c, trap.c). */
+static inline void sys_time_enter(struct thread *t)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	t->sys_since = ((uint64_t)hi << 32) | lo;
+}
+static inline void sys_time_leave(struct thread *t)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	t->sys_tsc += (((uint64_t)hi << 32) | lo) - t->sys_since;
+	t->sys_since = 0;
+}
 /* Recompute percpu.work for the current thread (after a signal or mask change). */
 void update_work(void);
 bool signal_deliverable(struct thread *t); /* a signal would interrupt its sleep */

@@ -357,6 +357,10 @@ noreturn void thread_exit(int wait_status)
 	}
 	if (!p->exiting)
 		p->exit_status = wait_status;
+	/* Its CPU time stays with the process (what schedule() adds from here on is lost: a few instructions). */
+	sched_account_current();
+	p->dead_cpu_tsc += t->cpu_tsc;
+	p->dead_sys_tsc += MIN(t->sys_tsc, t->cpu_tsc);
 	unlink_thread(t);
 	signal_thread_exit(t);
 	if (p->nr_threads == 0)
@@ -436,6 +440,9 @@ static bool child_matches(struct proc *c, int idtype, pid_t id, struct proc *sel
 
 static void reap(struct proc *self, struct proc *c)
 {
+	/* Its times and its own children's go to the children's times (Linux's wait_task_zombie). */
+	self->child_cpu_tsc += c->dead_cpu_tsc + c->child_cpu_tsc;
+	self->child_sys_tsc += c->dead_sys_tsc + c->child_sys_tsc;
 	for (struct proc **pp = &self->children; *pp; pp = &(*pp)->sibling)
 		if (*pp == c) {
 			*pp = c->sibling;
@@ -523,11 +530,16 @@ static long do_wait(int idtype, pid_t id, int options, struct wait_found *w)
 	}
 }
 
-struct rusage {
-	int64_t utime[2], stime[2];
-	int64_t maxrss, ixrss, idrss, isrss, minflt, majflt, nswap, inblock, oublock;
-	int64_t msgsnd, msgrcv, nsignals, nvcsw, nivcsw;
-};
+/* The reported child's rusage for wait4/waitid: its own times and its reaped children's (Linux: RUSAGE_BOTH). */
+static void child_rusage(struct proc *c, struct rusage *ru)
+{
+	kmem_zero(ru, sizeof(*ru));
+	if (!c)
+		return;
+	uint64_t cpu, sys;
+	proc_cputime(c, &cpu, &sys); /* a zombie: its exited threads' */
+	rusage_set_times(ru, cpu + tsc_to_ns(c->child_cpu_tsc), sys + tsc_to_ns(c->child_sys_tsc));
+}
 
 long sys_wait4(pid_t pid, uint64_t wstatus, int options, uint64_t rusage)
 {
@@ -545,7 +557,8 @@ long sys_wait4(pid_t pid, uint64_t wstatus, int options, uint64_t rusage)
 	if (wstatus && copy_to_user(wstatus, &status, sizeof(status)))
 		return -EFAULT;
 	if (rusage) {
-		struct rusage ru = { 0 };
+		struct rusage ru;
+		child_rusage(w.child, &ru);
 		if (copy_to_user(rusage, &ru, sizeof(ru)))
 			return -EFAULT;
 	}
@@ -588,7 +601,8 @@ long sys_waitid(int idtype, pid_t id, uint64_t infop, int options, uint64_t rusa
 	if (infop && copy_to_user(infop, &si, sizeof(si)))
 		return -EFAULT;
 	if (rusage) {
-		struct rusage ru = { 0 };
+		struct rusage ru;
+		child_rusage(w.child, &ru);
 		if (copy_to_user(rusage, &ru, sizeof(ru)))
 			return -EFAULT;
 	}

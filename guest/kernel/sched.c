@@ -22,6 +22,7 @@
 
 static struct thread *rq_head, *rq_tail;
 static uint64_t slice_start;         /* TSC: when the current thread got the CPU, or company */
+static uint64_t run_since;           /* TSC: when the current thread got the CPU (CPU-time accounting) */
 static uint64_t slice_tsc;           /* SLICE_NS in TSC ticks, computed at the first need */
 /* Earliest wake_at among sleepers: exact after sched_timer_tick, never later than the truth. */
 static uint64_t sleep_deadline;
@@ -44,6 +45,53 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 void sched_init(void)
 {
 	fpu_setup();
+	run_since = rdtsc();
+}
+
+/*
+ * CPU time: the TSC is read when a thread gets the CPU and when it gives
+ * it up (schedule()), and the difference added to its cpu_tsc; the idle
+ * halt in between counts for nobody. System time is the part spent in the
+ * kernel's slow paths (sys_time_enter/leave: syscall_slow, trap()); the
+ * syscall fast path is not timed (it would cost the ~10 instructions of
+ * two TSC reads on every syscall), so its kernel time counts as user time.
+ */
+static inline void account(struct thread *t, uint64_t now)
+{
+	t->cpu_tsc += now - run_since;
+	if (t->sys_since) {
+		t->sys_tsc += now - t->sys_since;
+		t->sys_since = now;
+	}
+	run_since = now;
+}
+
+void sched_account_current(void)
+{
+	account(current_thread(), rdtsc());
+}
+
+void thread_cputime(struct thread *t, uint64_t *total_ns, uint64_t *sys_ns)
+{
+	if (t == current_thread() && t->state == T_RUNNING)
+		sched_account_current();
+	uint64_t sys = MIN(t->sys_tsc, t->cpu_tsc);
+	*total_ns = tsc_to_ns(t->cpu_tsc);
+	*sys_ns = tsc_to_ns(sys);
+}
+
+void proc_cputime(struct proc *p, uint64_t *total_ns, uint64_t *sys_ns)
+{
+	struct thread *cur = current_thread();
+	if (cur->proc == p && cur->state == T_RUNNING)
+		sched_account_current();
+	uint64_t cpu = p->dead_cpu_tsc, sys = p->dead_sys_tsc;
+	for (struct thread *t = p->threads; t; t = t->proc_next) {
+		cpu += t->cpu_tsc;
+		sys += MIN(t->sys_tsc, t->cpu_tsc);
+	}
+	*total_ns = tsc_to_ns(cpu);
+	*sys_ns = tsc_to_ns(MIN(sys, cpu));
 }
 
 static void rq_push(struct thread *t)
@@ -275,6 +323,7 @@ static void idle(void)
 void schedule(void)
 {
 	struct thread *prev = current_thread();
+	account(prev, rdtsc());
 	if (prev->state == T_RUNNING)
 		rq_push(prev);
 	struct thread *next;
@@ -283,8 +332,12 @@ void schedule(void)
 	next->state = T_RUNNING;
 	if (prev->state == T_DEAD)
 		dead_thread = prev;
+	uint64_t now = rdtsc();
+	run_since = now;
+	if (next->sys_since)
+		next->sys_since = now; /* its system time goes on from here */
 	if (likely(apic_present())) {
-		slice_start = rdtsc();
+		slice_start = now;
 		timer_program();
 	}
 	if (next != prev) {

@@ -198,27 +198,49 @@ static int64_t ticks(uint64_t ns)
 	return (int64_t)(ns / 10000000ull);
 }
 
+/* The children's times: those reaped by wait, with their own reaped children's (sched.c's accounting). */
+static void children_cputime(struct proc *p, uint64_t *total_ns, uint64_t *sys_ns)
+{
+	*total_ns = tsc_to_ns(p->child_cpu_tsc);
+	*sys_ns = tsc_to_ns(MIN(p->child_sys_tsc, p->child_cpu_tsc));
+}
+
 long sys_times(uint64_t buf)
 {
-	/* One vCPU per VM: a process's CPU time is bounded by the time it has run; report it as user time. */
 	int64_t now = ticks(clock_monotonic_ns());
 	if (buf) {
-		int64_t t[4] = { now, 0, 0, 0 };
+		struct proc *p = current_proc();
+		uint64_t cpu, sys, ccpu, csys;
+		proc_cputime(p, &cpu, &sys);
+		children_cputime(p, &ccpu, &csys);
+		int64_t t[4] = { ticks(cpu - sys), ticks(sys), ticks(ccpu - csys), ticks(csys) };
 		if (copy_to_user(buf, t, sizeof(t)))
 			return -EFAULT;
 	}
 	return now;
 }
 
+#define RUSAGE_SELF 0
+#define RUSAGE_CHILDREN (-1)
+#define RUSAGE_THREAD 1
+
 long sys_getrusage(int who, uint64_t usage)
 {
-	if (who != 0 && who != -1 && who != 1) /* RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD */
+	uint64_t cpu, sys;
+	switch (who) {
+	case RUSAGE_SELF:
+		proc_cputime(current_proc(), &cpu, &sys);
+		break;
+	case RUSAGE_CHILDREN:
+		children_cputime(current_proc(), &cpu, &sys);
+		break;
+	case RUSAGE_THREAD:
+		thread_cputime(current_thread(), &cpu, &sys);
+		break;
+	default:
 		return -EINVAL;
-	int64_t ru[18] = { 0 };
-	if (who != -1) {
-		uint64_t ns = clock_monotonic_ns();
-		ru[0] = (int64_t)(ns / 1000000000ull);
-		ru[1] = (int64_t)(ns % 1000000000ull / 1000);
 	}
-	return copy_to_user(usage, ru, sizeof(ru));
+	struct rusage ru = { 0 };
+	rusage_set_times(&ru, cpu, sys);
+	return copy_to_user(usage, &ru, sizeof(ru));
 }

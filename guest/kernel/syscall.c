@@ -136,7 +136,7 @@ static void syscall_dispatch(struct trap_frame *tf, uint64_t nr)
 }
 
 /* Called from entry.S with the complete frame: numbers out of range, full-frame syscalls, stops. */
-void syscall_slow(struct trap_frame *tf)
+static void syscall_slow_body(struct trap_frame *tf)
 {
 	uint64_t nr = tf->orig_rax;
 	if (nr >= NR_SYSCALLS) {
@@ -154,4 +154,13 @@ void syscall_slow(struct trap_frame *tf)
 		return;
 	}
 	syscall_dispatch(tf, nr);
+}
+
+/* Timed as system time (sched.c); exit and exec's failures never come back here, which is fine. */
+void syscall_slow(struct trap_frame *tf)
+{
+	struct thread *t = current_thread();
+	sys_time_enter(t);
+	syscall_slow_body(tf);
+	sys_time_leave(current_thread());
 }

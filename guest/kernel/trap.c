@@ -71,12 +71,27 @@ static void interrupt(struct trap_frame *tf, unsigned vector)
 	}
 }
 
+static void exception(struct trap_frame *tf, unsigned vector);
+
 void trap(struct trap_frame *tf, unsigned vector)
 {
 	if (vector >= 32) {
 		interrupt(tf, vector);
 		return;
 	}
+	if (tf->cs & 3) {
+		/* A fault the #PF fast path did not resolve, or another exception: system time (sched.c). */
+		struct thread *t = current_thread();
+		sys_time_enter(t);
+		exception(tf, vector);
+		sys_time_leave(t);
+		return;
+	}
+	exception(tf, vector); /* kernel mode: the debugger's traps, else a panic */
+}
+
+static void exception(struct trap_frame *tf, unsigned vector)
+{
 	uint64_t err = tf->orig_rax;
 	/* int3 / single-step in the kernel: the kernel-mode debugger's, if one is attached (kdebug.c). */
 	if (!(tf->cs & 3) && (vector == 3 || vector == 1) && kernel_debug_trap(tf, vector)) {

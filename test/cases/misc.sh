@@ -14,3 +14,7 @@ for l in $LIBCS; do
 	add e2e/$l/misc_limits kvm case_e2e_same $l misc_limits
 done
 add busybox/hostname kvm case_hostname
+# CPU-time clocks, times, getrusage, children's times after wait (cputime.c).
+for l in $LIBCS; do
+	add e2e/$l/cputime kvm case_e2e_same $l cputime
+done

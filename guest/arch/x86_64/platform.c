@@ -112,7 +112,7 @@ static inline uint64_t rdtsc(void)
 }
 
 /* ns = ticks * 10^6 / khz, without overflowing for a century of ticks. */
-static uint64_t tsc_to_ns(uint64_t ticks)
+uint64_t tsc_to_ns(uint64_t ticks)
 {
 	uint64_t khz = boot_info->tsc_khz ? boot_info->tsc_khz : 1000000;
 	unsigned __int128 ns = (unsigned __int128)ticks * 1000000u;

@@ -214,6 +214,8 @@ long sys_mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, uint64_t flag
 	bool grows = !to && new_len > old_len;
 	if (!to && !grows) {
 		if (new_len < old_len) {
+			if (old_len > KVMBOX_USER_MAP_TOP || addr > KVMBOX_USER_MAP_TOP - old_len)
+				return -EINVAL; /* do_vmi_munmap's range check */
 			int r = vma_remove(mm, addr + new_len, addr + old_len);
 			if (r)
 				return r;

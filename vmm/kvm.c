@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "kvm.h"
+#include "vm_reaper.h"
 
 #define EXIT_NAME(x) [KVM_EXIT_##x] = "KVM_EXIT_" #x
 static const char *const exit_reason_names[] = {
@@ -66,6 +67,7 @@ void kvm_open_vm(struct vm *vm, bool need_guest_debug)
 	}
 	if (vm->vm_fd < 0)
 		die(EXIT_VMM_ERROR, "KVM_CREATE_VM failed: %s", strerror(errno));
+	vm_reaper_start(vm->vm_fd);
 }
 
 void vm_set_memory(struct vm *vm)

@@ -748,7 +748,11 @@ static int k_kill(void *ctx, int64_t pid)
 
 static int k_detach(void *ctx, int64_t pid)
 {
-	release();  /* each vCPU reloads an empty debug state when it leaves its park */
+	/*
+	 * Nothing yet: k_session_end releases the vCPUs once the OK went out.
+	 * Released here, the guest could run to its exit and end kvmbox before
+	 * gdb had its answer ("Remote connection closed").
+	 */
 	return 0;
 }
 

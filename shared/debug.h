@@ -76,12 +76,26 @@ enum kvmbox_cmd_op {
 	KVMBOX_CMD_CLEAR_BP    = 8,  /* pid, arg0 = slot */
 	KVMBOX_CMD_LIST_THREADS = 9, /* -> data: array of {pid, tid} uint32 pairs; result = count */
 	KVMBOX_CMD_READ_AUXV   = 10, /* pid, addr = offset -> data */
-	KVMBOX_CMD_READ_MAPS   = 11, /* pid, addr = offset -> data (/proc/PID/maps text) */
+	KVMBOX_CMD_FILE        = 11, /* data = NUL-terminated path, pid (0: the stopped process) for
+					/proc/self, arg1 = enum kvmbox_file_op, addr = offset, len = max
+					-> result and data per op (vFile, read only) */
 	KVMBOX_CMD_DETACH      = 12, /* stop reporting, run on */
 	KVMBOX_CMD_COUNT
 };
 
 #define KVMBOX_STOP_DATA_MAX 2048
+
+/* KVMBOX_CMD_FILE: what gdb's vFile packets need of a guest path. */
+enum kvmbox_file_op {
+	KVMBOX_FILE_READ     = 0, /* -> data: up to len bytes from offset addr; result = count */
+	KVMBOX_FILE_STAT     = 1, /* -> result 0, data: struct kvmbox_file_stat */
+	KVMBOX_FILE_READLINK = 2, /* -> data: the link's target (no NUL); result = length */
+};
+
+struct kvmbox_file_stat {
+	uint64_t size, ino;
+	uint32_t mode, nlink;
+};
 
 /*
  * HC_STOP: the guest fills `stop` (whose frame_gpa locates the stopped

@@ -66,6 +66,8 @@ static struct dproc {
 	bool pass[65], nopass_program[65];
 	uint64_t auxv[2 * 64];
 	size_t auxv_len;          /* bytes */
+	char cmdline[4096];       /* /proc/PID/cmdline of the debugged process: argv, NUL-separated */
+	size_t cmdline_len;
 	struct gdb_tid threads[MAX_THREADS];
 	int nr_threads;           /* -1: not listed since the last resume */
 } dp = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .efd = -1, .pid = 1 };
@@ -127,6 +129,17 @@ static void save_auxv(const struct kvmbox_stop_record *s)
 	uint64_t sp = f[19], argc = 0, w = 1; /* frame word 19: rsp */
 	if (guest_read_gva(dp.vm, s->cr3, sp, &argc, 8) != 8)
 		return;
+	/* argv's strings, for /proc/PID/cmdline (Linux shows them from the stack so). */
+	dp.cmdline_len = 0;
+	for (uint64_t i = 0, a; i < argc && guest_read_gva(dp.vm, s->cr3, sp + 8 * (i + 1), &a, 8) == 8; i++) {
+		size_t room = sizeof(dp.cmdline) - dp.cmdline_len, n = 0;
+		char *d = dp.cmdline + dp.cmdline_len;
+		while (n < room && guest_read_gva(dp.vm, s->cr3, a + n, d + n, 1) == 1 && d[n])
+			n++;
+		if (n == room)
+			break;
+		dp.cmdline_len += n + 1;
+	}
 	uint64_t p = sp + 8 * (argc + 2);
 	while (guest_read_gva(dp.vm, s->cr3, p, &w, 8) == 8 && w)
 		p += 8;
@@ -743,6 +756,78 @@ static ssize_t dp_xfer_read(void *ctx, struct gdb_tid tid, const char *object, c
 	return -EOPNOTSUPP;
 }
 
+/* KVMBOX_CMD_FILE for path (mu held): the guest's result; its data in dp.hc->data. */
+static int64_t file_cmd_locked(const char *path, unsigned op, uint64_t offset, size_t len)
+{
+	size_t n = strlen(path);
+	if (!dp.hc)
+		return -ESRCH;
+	if (n >= KVMBOX_STOP_DATA_MAX)
+		return -ENAMETOOLONG;
+	memcpy(dp.hc->data, path, n + 1);
+	return issue_locked(KVMBOX_CMD_FILE, 0, 0, offset, (uint32_t)(len < KVMBOX_STOP_DATA_MAX ? len : KVMBOX_STOP_DATA_MAX),
+			    0, op);
+}
+
+/* /proc/PID/cmdline of the debugged process: the VMM keeps argv (the guest does not). */
+static bool is_cmdline(const char *path)
+{
+	char want[64];
+	snprintf(want, sizeof(want), "/proc/%d/cmdline", (int)dp.pid);
+	return !strcmp(path, want) || !strcmp(path, "/proc/self/cmdline");
+}
+
+static ssize_t dp_file_read(void *ctx, int64_t pid, const char *path, uint64_t offset, void *buf, size_t len)
+{
+	(void)ctx;
+	(void)pid;
+	if (is_cmdline(path))
+		return copy_out(dp.cmdline, dp.cmdline_len, offset, buf, len);
+	pthread_mutex_lock(&dp.mu);
+	size_t done = 0;
+	int64_t n = 0;
+	while (done < len) {
+		n = file_cmd_locked(path, KVMBOX_FILE_READ, offset + done, len - done);
+		if (n <= 0)
+			break;
+		memcpy((uint8_t *)buf + done, dp.hc->data, (size_t)n);
+		done += (size_t)n;
+	}
+	pthread_mutex_unlock(&dp.mu);
+	return done ? (ssize_t)done : n;
+}
+
+static int dp_file_stat(void *ctx, int64_t pid, const char *path, struct gdb_file_stat *st)
+{
+	(void)ctx;
+	(void)pid;
+	if (is_cmdline(path)) {
+		*st = (struct gdb_file_stat){ .mode = 0100444, .nlink = 1 };
+		return 0;
+	}
+	pthread_mutex_lock(&dp.mu);
+	int64_t rc = file_cmd_locked(path, KVMBOX_FILE_STAT, 0, sizeof(struct kvmbox_file_stat));
+	if (rc == 0) {
+		struct kvmbox_file_stat k;
+		memcpy(&k, dp.hc->data, sizeof(k));
+		*st = (struct gdb_file_stat){ .size = k.size, .ino = k.ino, .mode = k.mode, .nlink = k.nlink };
+	}
+	pthread_mutex_unlock(&dp.mu);
+	return (int)rc;
+}
+
+static ssize_t dp_file_readlink(void *ctx, int64_t pid, const char *path, char *buf, size_t len)
+{
+	(void)ctx;
+	(void)pid;
+	pthread_mutex_lock(&dp.mu);
+	int64_t n = file_cmd_locked(path, KVMBOX_FILE_READLINK, 0, len);
+	if (n > 0)
+		memcpy(buf, dp.hc->data, (size_t)n);
+	pthread_mutex_unlock(&dp.mu);
+	return (ssize_t)n;
+}
+
 static int dp_catch_syscalls(void *ctx, bool enable, const uint64_t *nrs, int n)
 {
 	(void)ctx;
@@ -796,6 +881,9 @@ const struct gdb_target_ops debug_process_ops = {
 	.catch_syscalls = dp_catch_syscalls,
 	.pass_signals = dp_pass_signals,
 	.program_signals = dp_program_signals,
+	.file_read = dp_file_read,
+	.file_stat = dp_file_stat,
+	.file_readlink = dp_file_readlink,
 };
 
 bool debug_process_enabled(void)

@@ -763,71 +763,154 @@ static enum gdb_action catch_syscalls(struct gdb_session *s, const char *p, stru
 	return result(r, s->t->ops->catch_syscalls(s->t->ctx, true, nrs, n));
 }
 
-/* vFile:open/pread/close/setfs (E.1 "Host I/O Packets"), read only. */
-static enum gdb_action vfile(struct gdb_session *s, const char *p, struct gdb_reply *r)
+/* ---- host I/O (E.1 "Host I/O Packets", E.13 "File-I/O Remote Protocol Extension") ---- */
+
+/* The protocol's errno values (E.13.9 "Errno Values"): Linux's, except ENAMETOOLONG; others EUNKNOWN. */
+static unsigned fio_errno(long e)
 {
+	static const unsigned char same[] = { 1, 2, 4, 9, 13, 14, 16, 17, 19, 20, 21, 22, 23, 24, 27, 28, 29, 30 };
+	e = -e;
+	for (size_t i = 0; i < sizeof(same); i++)
+		if (e == same[i])
+			return (unsigned)e;
+	return e == ENAMETOOLONG ? 91 : 9999;
+}
+
+static enum gdb_action fio_result(struct gdb_reply *r, long rc)
+{
+	if (rc < 0)
+		printf_(r, "F-1,%x", fio_errno(rc));
+	else
+		printf_(r, "F%lx", rc);
+	return GDB_SEND_REPLY;
+}
+
+/* A hex-encoded path (NUL-free), up to `end` (0 or ','). */
+static bool parse_path(const char **p, char end, char *path, size_t size)
+{
+	const char *e = end ? strchr(*p, end) : *p + strlen(*p);
+	size_t hl = e ? (size_t)(e - *p) : 0;
+	if (!e || hl == 0 || hl / 2 >= size || !decode_hex(*p, hl, (uint8_t *)path) || memchr(path, 0, hl / 2))
+		return false;
+	path[hl / 2] = 0;
+	*p = e;
+	return true;
+}
+
+/* An open vFile fd, or -1 (EBADF). */
+static int vfile_fd(struct gdb_session *s, uint64_t fd)
+{
+	return fd < GDB_MAX_VFILES && s->vfile_used[fd] ? (int)fd : -1;
+}
+
+static void put_be(struct gdb_reply *r, uint64_t v, int bytes)
+{
+	uint8_t b[8];
+	for (int i = 0; i < bytes; i++)
+		b[i] = (uint8_t)(v >> 8 * (bytes - 1 - i));
+	put(r, b, (size_t)bytes);
+}
+
+/* setfs, open (O_RDONLY), pread, fstat, close, readlink; the rest (writes) is not supported. */
+static enum gdb_action vfile(struct gdb_session *s, const char *p, size_t len, struct gdb_reply *r)
+{
+	const struct gdb_target_ops *o = s->t->ops;
 	uint64_t a, b, c;
-	if (!s->t->ops->read_file)
+	char path[256];
+	int fd;
+	if (!o->file_read || !o->file_stat || !o->file_readlink)
 		return GDB_SEND_REPLY;
+	if (strlen(p) != len)
+		return error(r, EINVAL);
 	if (starts(p, "setfs:", &p)) {
-		if (!parse_hex(&p, &a) || *p)
+		if (!parse_hex(&p, &a) || *p || a > INT64_MAX)
 			return error(r, EINVAL);
-		puts_(r, "F0");
-		return GDB_SEND_REPLY;
+		s->vfile_pid = (int64_t)a;
+		return fio_result(r, 0);
 	}
 	if (starts(p, "open:", &p)) {
-		const char *comma = strchr(p, ',');
-		size_t hl = comma ? (size_t)(comma - p) : 0;
-		char path[256];
-		if (!comma || hl / 2 >= sizeof(path) || !decode_hex(p, hl, (uint8_t *)path))
+		struct gdb_file_stat st;
+		if (!parse_path(&p, ',', path, sizeof(path)) || !expect(&p, ',') || !parse_hex(&p, &a) ||
+		    !expect(&p, ',') || !parse_hex(&p, &b) || *p)
 			return error(r, EINVAL);
-		path[hl / 2] = 0;
-		p = comma + 1;
-		if (!parse_hex(&p, &a) || !expect(&p, ',') || !parse_hex(&p, &b) || *p)
-			return error(r, EINVAL);
-		if ((a & 3) != 0) {  /* O_RDONLY only */
-			puts_(r, "F-1,d");  /* EACCES (13) in the protocol's errno values */
-			return GDB_SEND_REPLY;
-		}
-		for (int fd = 0; fd < GDB_MAX_VFILES; fd++)
-			if (!s->vfile_fd_used[fd]) {
-				s->vfile_fd_used[fd] = 1;
+		if ((a & 3) != 0) /* FILEIO_O_RDONLY only */
+			return fio_result(r, -EACCES);
+		int rc = o->file_stat(s->t->ctx, s->vfile_pid, path, &st);
+		if (rc < 0)
+			return fio_result(r, rc);
+		if ((st.mode & 0170000) == 0040000)
+			return fio_result(r, -EISDIR);
+		for (fd = 0; fd < GDB_MAX_VFILES; fd++)
+			if (!s->vfile_used[fd]) {
+				s->vfile_used[fd] = true;
+				s->vfile_fd_pid[fd] = s->vfile_pid;
 				memcpy(s->vfile_path[fd], path, sizeof(path));
-				printf_(r, "F%x", fd);
-				return GDB_SEND_REPLY;
+				return fio_result(r, fd);
 			}
-		puts_(r, "F-1,18");  /* EMFILE (24) */
-		return GDB_SEND_REPLY;
+		return fio_result(r, -EMFILE);
 	}
 	if (starts(p, "pread:", &p)) {
-		static uint8_t buf[GDB_PACKET_MAX / 2 - 32];
+		static uint8_t buf[GDB_PACKET_MAX / 2 - 32]; /* escaping may double it */
 		if (!parse_hex(&p, &a) || !expect(&p, ',') || !parse_hex(&p, &b) || !expect(&p, ',') ||
 		    !parse_hex(&p, &c) || *p)
 			return error(r, EINVAL);
-		if (a >= GDB_MAX_VFILES || !s->vfile_fd_used[a]) {
-			puts_(r, "F-1,9");  /* EBADF */
-			return GDB_SEND_REPLY;
+		if ((fd = vfile_fd(s, a)) < 0)
+			return fio_result(r, -EBADF);
+		if (c > INT64_MAX)
+			return fio_result(r, -EINVAL);
+		ssize_t n = o->file_read(s->t->ctx, s->vfile_fd_pid[fd], s->vfile_path[fd], c, buf,
+					 b < sizeof(buf) ? b : sizeof(buf));
+		fio_result(r, n);
+		if (n >= 0) {  /* "F0;" at the end: gdb wants the attachment even when empty */
+			puts_(r, ";");
+			put(r, buf, (size_t)n);
 		}
-		if (b > sizeof(buf))
-			b = sizeof(buf);
-		ssize_t n = s->t->ops->read_file(s->t->ctx, s->vfile_path[a], c, buf, b);
-		if (n < 0) {
-			printf_(r, "F-1,%x", n == -ENOENT ? 2 : n == -EACCES ? 13 : 9999);
-			return GDB_SEND_REPLY;
-		}
-		printf_(r, "F%zx;", (size_t)n);
-		put(r, buf, (size_t)n);
+		return GDB_SEND_REPLY;
+	}
+	if (starts(p, "fstat:", &p)) {
+		struct gdb_file_stat st;
+		if (!parse_hex(&p, &a) || *p)
+			return error(r, EINVAL);
+		if ((fd = vfile_fd(s, a)) < 0)
+			return fio_result(r, -EBADF);
+		int rc = o->file_stat(s->t->ctx, s->vfile_fd_pid[fd], s->vfile_path[fd], &st);
+		if (rc < 0)
+			return fio_result(r, rc);
+		/* struct fio_stat (E.13.8 "struct stat"): big-endian, 64 bytes. */
+		fio_result(r, 64);
+		puts_(r, ";");
+		put_be(r, 0, 4);                   /* st_dev */
+		put_be(r, st.ino, 4);
+		put_be(r, st.mode, 4);
+		put_be(r, st.nlink, 4);
+		put_be(r, 0, 4);                   /* st_uid */
+		put_be(r, 0, 4);                   /* st_gid */
+		put_be(r, 0, 4);                   /* st_rdev */
+		put_be(r, st.size, 8);
+		put_be(r, 4096, 8);                /* st_blksize */
+		put_be(r, (st.size + 511) / 512, 8);
+		for (int i = 0; i < 3; i++)
+			put_be(r, 0, 4);           /* st_atime, st_mtime, st_ctime */
 		return GDB_SEND_REPLY;
 	}
 	if (starts(p, "close:", &p)) {
 		if (!parse_hex(&p, &a) || *p)
 			return error(r, EINVAL);
-		if (a >= GDB_MAX_VFILES || !s->vfile_fd_used[a]) {
-			puts_(r, "F-1,9");
-			return GDB_SEND_REPLY;
+		if ((fd = vfile_fd(s, a)) < 0)
+			return fio_result(r, -EBADF);
+		s->vfile_used[fd] = false;
+		return fio_result(r, 0);
+	}
+	if (starts(p, "readlink:", &p)) {
+		static char target[GDB_PACKET_MAX / 2 - 32];
+		if (!parse_path(&p, 0, path, sizeof(path)))
+			return error(r, EINVAL);
+		ssize_t n = o->file_readlink(s->t->ctx, s->vfile_pid, path, target, sizeof(target));
+		fio_result(r, n);
+		if (n >= 0) {
+			puts_(r, ";");
+			put(r, target, (size_t)n);
 		}
-		s->vfile_fd_used[a] = 0;
-		puts_(r, "F0");
 		return GDB_SEND_REPLY;
 	}
 	return GDB_SEND_REPLY;
@@ -960,7 +1043,7 @@ enum gdb_action gdb_handle_packet(struct gdb_session *s, char *pkt, size_t len, 
 		} else if (starts(pkt, "vKill", &rest)) {
 			a = end_process(s, rest, true, r);
 		} else if (starts(pkt, "vFile:", &rest)) {
-			a = vfile(s, rest, r);
+			a = vfile(s, rest, len - (size_t)(rest - pkt), r);
 		}
 		break;
 	default:

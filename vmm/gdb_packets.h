@@ -34,7 +34,9 @@ struct gdb_session {
 	bool have_last;
 	int nthreads, thread_iter;/* qfThreadInfo/qsThreadInfo snapshot */
 	struct gdb_tid threads[GDB_MAX_THREADS];
-	int vfile_fd_used[GDB_MAX_VFILES];
+	int64_t vfile_pid;        /* vFile:setfs */
+	bool vfile_used[GDB_MAX_VFILES];
+	int64_t vfile_fd_pid[GDB_MAX_VFILES];
 	char vfile_path[GDB_MAX_VFILES][256];
 };
 

@@ -108,6 +108,12 @@ struct gdb_stop {
 	char path[256];            /* EXEC */
 };
 
+/* What vFile:fstat reports of a target file (gdb's struct fio_stat takes these). */
+struct gdb_file_stat {
+	uint64_t size, ino;
+	uint32_t mode, nlink;     /* Linux S_IF* | permission bits */
+};
+
 /* Capability flags (caps()): what the stub may advertise and accept. */
 enum {
 	GDB_CAP_MULTIPROCESS  = 1u << 0,  /* pPID.TID thread ids, vKill;PID, D;PID */
@@ -215,9 +221,18 @@ struct gdb_target_ops {
 	int (*pass_signals)(void *ctx, const bool pass[65]);
 	int (*program_signals)(void *ctx, const bool program[65]);
 
-	/* vFile:open/pread/close on the target (read only): gdb reads
-	   /proc/PID/maps this way for `info proc mappings`. */
-	ssize_t (*read_file)(void *ctx, const char *path, uint64_t offset, void *buf, size_t len);
+	/*
+	 * vFile (GDB manual E.1 "Host I/O Packets"), read only, on the target's
+	 * files: gdb reads /proc/PID/maps for `info proc mappings`, readlinks
+	 * /proc/PID/exe and /proc/PID/cwd for `info proc`, and with its default
+	 * sysroot ("target:") reads the program itself this way. `pid` is
+	 * vFile:setfs's (0: the stub's own view of the files). -ENOENT and the
+	 * like as open(2) would give them (the stub maps them to the protocol's
+	 * errno values). file_read returns the bytes read (0 at the end).
+	 */
+	ssize_t (*file_read)(void *ctx, int64_t pid, const char *path, uint64_t offset, void *buf, size_t len);
+	int (*file_stat)(void *ctx, int64_t pid, const char *path, struct gdb_file_stat *st);
+	ssize_t (*file_readlink)(void *ctx, int64_t pid, const char *path, char *buf, size_t len);
 
 	/* qRcmd (`monitor CMD`): write text for gdb's console into out (NUL
 	   terminated, at most outsz bytes); -EOPNOTSUPP for an unknown command. */

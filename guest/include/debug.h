@@ -32,6 +32,9 @@ void debug_interrupt(void);
 /* fork/vfork: the child exists (stopped parent, aux = child pid). */
 void debug_fork(struct proc *child, bool vfork);
 
+/* KVMBOX_CMD_FILE: a guest path for gdb's vFile packets (kernel/debug_file.c); result or -errno. */
+long debug_file(struct kvmbox_hc_stop *hc, struct proc *self);
+
 /* ---- single-step (kernel/debug_step.c) ---- */
 /* Map the trampoline page and run the start-up probes; false if they could not run. */
 bool debug_step_setup(struct trap_frame *tf);

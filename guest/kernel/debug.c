@@ -256,6 +256,9 @@ int debug_stop(struct trap_frame *tf, unsigned event, int signo, int code, uint6
 		case KVMBOX_CMD_CLEAR_BP:
 			hc->result = debug_watch_clear(cp, (unsigned)hc->cmd.arg0);
 			break;
+		case KVMBOX_CMD_FILE:
+			hc->result = debug_file(hc, p);
+			break;
 		default:
 			hc->result = -ENOSYS;
 			break;

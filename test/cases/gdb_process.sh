@@ -205,6 +205,27 @@ gdb_check_bad() {
 	expect_rc 76
 }
 
+# ---- info proc mappings and info proc (vFile reads of /proc/PID/* in the guest) ----
+gdb_script_maps() { printf '%s\n' 'break leaf' continue 'info proc mappings' 'info proc' continue; }
+gdb_check_maps() {
+	gdb_has 'Mapped address spaces:'
+	gdb_has 'r-xp   /work/dbg_basic'
+	gdb_has '[stack]'
+	gdb_has "cmdline = './dbg_basic'"
+	gdb_has "cwd = '/work'"
+	gdb_has "exe = '/work/dbg_basic'"
+	gdb_has 'exited with code 0114'
+	expect_rc 76
+	# The program's own mappings (a static, non-PIE binary: the same addresses, offsets and
+	# permissions as natively; the writable one differs, natively .bss is a mapping of its own).
+	local re='^ +0x[0-9a-f]+ +0x[0-9a-f]+ +0x[0-9a-f]+ +0x[0-9a-f]+ +r[-x]-p +[^ ]*dbg_basic$'
+	grep -E "$re" "$W/kg.out" | awk '{print $1, $2, $3, $4, $5}' >"$W/kmaps"
+	grep -E "$re" "$W/ng.out" | awk '{print $1, $2, $3, $4, $5}' >"$W/nmaps"
+	[ -s "$W/kmaps" ] && cmp -s "$W/kmaps" "$W/nmaps" ||
+		problem "the program's read-only mappings differ from gdbserver's" "$(diff "$W/nmaps" "$W/kmaps")"
+	gdb_same '^cmdline'
+}
+
 # ---- detach: the program runs on to its own end ----
 gdb_script_detach() { printf '%s\n' 'break middle' continue detach; }
 gdb_check_detach() {
@@ -215,7 +236,7 @@ gdb_check_detach() {
 }
 
 for l in $LIBCS; do
-	for s in basic watch catch bad detach; do add e2e/$l/gdb-$s kvm case_gdb $l dbg_basic $s; done
+	for s in basic watch catch bad detach maps; do add e2e/$l/gdb-$s kvm case_gdb $l dbg_basic $s; done
 	add e2e/$l/gdb-segv kvm case_gdb $l dbg_segv segv
 	add e2e/$l/gdb-threads kvm case_gdb $l dbg_threads threads
 	add e2e/$l/gdb-steps kvm case_gdb $l dbg_steps steps
@@ -252,4 +273,23 @@ case_gdb_interrupt() { # libc|busybox prog [args...]
 	finish
 }
 for l in $LIBCS; do add e2e/$l/gdb-interrupt kvm case_gdb_interrupt $l dbg_spin; done
+# vFile: what gdb's `info proc` sends, and malformed packets (E or F-1 replies, never a crash).
+case_gdb_vfile() {
+	[ -x "$GDB_RAW" ] || fail "$GDB_RAW is missing (make images-test)"
+	need_kvmbox
+	prepare glibc dbg_basic
+	rm -f "$W/g.sock"
+	run_limited "$W/k" "$KVMBOX" run --gdb "unix:$W/g.sock" ./dbg_basic &
+	local vm=$!
+	while [ ! -S "$W/g.sock" ]; do
+		kill -0 "$vm" 2>/dev/null || { problem "kvmbox exited without listening"; finish; }
+		sleep 0.05
+	done
+	GDB_RAW_EXIT=4c GDB_RAW_LIMIT=$LIMIT run_limited "$W/r" "$GDB_RAW" "$W/g.sock" vfile
+	wait "$vm"
+	[ "$(rc "$W/r")" = 0 ] || problem "the raw client's checks failed: $(grep -m1 FAIL "$W/r.out")" "$(excerpt "$W/r.out")"
+	expect_rc 76
+	finish
+}
+add e2e/glibc/gdb-vfile kvm case_gdb_vfile
 add busybox/gdb-interrupt-sleep kvm case_gdb_interrupt busybox busybox sleep 1000

@@ -118,12 +118,22 @@ static ssize_t f_xfer(void *c, struct gdb_tid t, const char *o, const char *an, 
 }
 static int f_catch(void *c, bool e, const uint64_t *n, int k) { return 0; }
 static int f_pass(void *c, const bool p[65]) { return 0; }
-static ssize_t f_file(void *c, const char *path, uint64_t off, void *b, size_t l)
+static ssize_t f_file(void *c, int64_t pid, const char *path, uint64_t off, void *b, size_t l)
 {
-	if (off > 100)
-		return 0;
+	if (off > 100 || pid > 5)
+		return off > 100 ? 0 : -ENOENT;
 	memset(b, '$', l < 50 ? l : 50);
 	return l < 50 ? (ssize_t)l : 50;
+}
+static int f_stat(void *c, int64_t pid, const char *path, struct gdb_file_stat *st)
+{
+	*st = (struct gdb_file_stat){ .size = 150, .mode = strcmp(path, "/") ? 0100644 : 040755 };
+	return path[0] == '/' ? 0 : -ENOENT;
+}
+static ssize_t f_link(void *c, int64_t pid, const char *path, char *b, size_t l)
+{
+	memset(b, '#', l);
+	return strcmp(path, "/big") ? -EINVAL : (ssize_t)l;
 }
 static int f_monitor(void *c, const char *cmd, char *out, size_t n)
 {
@@ -139,7 +149,8 @@ static const struct gdb_target_ops ops = {
 	.read_mem = f_read, .write_mem = f_write, .insert_bp = f_ins, .remove_bp = f_rem,
 	.resume = f_resume, .wait = f_wait, .interrupt = f_interrupt, .kill = f_kill, .detach = f_detach,
 	.session_end = f_end, .xfer_read = f_xfer, .catch_syscalls = f_catch, .pass_signals = f_pass,
-	.program_signals = f_pass, .read_file = f_file, .monitor = f_monitor,
+	.program_signals = f_pass, .file_read = f_file,
+	.file_stat = f_stat, .file_readlink = f_link, .monitor = f_monitor,
 };
 
 static struct gdb_target target = { .ops = &ops };

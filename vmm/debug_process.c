@@ -33,9 +33,12 @@
 		     (1ull << KVMBOX_EV_VFORK) | (1ull << KVMBOX_EV_EXIT))
 #define SYSCALL_EVENTS ((1ull << KVMBOX_EV_SYSCALL_ENTRY) | (1ull << KVMBOX_EV_SYSCALL_EXIT))
 
+/* An int3 of gdb's in a process: Z0, or Z1 where it stands in for a debug register. */
 struct sw_bp {
+	int64_t pid;
 	uint64_t addr;
 	uint8_t orig;
+	bool hw;
 };
 
 static struct dproc {
@@ -62,7 +65,9 @@ static struct dproc {
 
 	struct sw_bp bps[MAX_BPS];
 	int nr_bps;
-	struct { uint64_t addr; int len; bool used; } watch[4];
+	/* The four debug-register slots Z1..Z4 share (gdb expects an error past them). Z1 is an
+	   int3 (bps, hw), Z2..Z4 page protection in the guest's slot of the same index. */
+	struct { enum gdb_bp_type type; int64_t pid; uint64_t addr; int len; bool used; } watch[4];
 	bool pass[65], nopass_program[65];
 	uint64_t auxv[2 * 64];
 	size_t auxv_len;          /* bytes */
@@ -229,7 +234,7 @@ int debug_process_setup(struct vm *vm, struct vcpu *vcpu, int listen_fd)
 static unsigned dp_caps(void *ctx)
 {
 	(void)ctx;
-	return GDB_CAP_MULTIPROCESS | GDB_CAP_SW_BREAK | GDB_CAP_WATCH | GDB_CAP_CATCH_SYSCALL |
+	return GDB_CAP_MULTIPROCESS | GDB_CAP_SW_BREAK | GDB_CAP_HW_BREAK | GDB_CAP_WATCH | GDB_CAP_CATCH_SYSCALL |
 	       GDB_CAP_PASS_SIGNALS | GDB_CAP_PROCESS;
 }
 
@@ -409,7 +414,7 @@ static ssize_t read_locked(uint64_t addr, uint8_t *buf, size_t len, pid_t pid)
 	}
 	/* gdb sees the original bytes under its breakpoints (as gdbserver shows them). */
 	for (int i = 0; i < dp.nr_bps; i++)
-		if (dp.bps[i].addr >= addr && dp.bps[i].addr < addr + done)
+		if (dp.bps[i].pid == pid && dp.bps[i].addr >= addr && dp.bps[i].addr < addr + done)
 			buf[dp.bps[i].addr - addr] = dp.bps[i].orig;
 	return done ? (ssize_t)done : -EFAULT;
 }
@@ -437,6 +442,8 @@ static ssize_t dp_read_mem(void *ctx, struct gdb_tid tid, uint64_t addr, void *b
 	return r;
 }
 
+static const uint8_t int3 = 0xcc;
+
 static ssize_t dp_write_mem(void *ctx, struct gdb_tid tid, uint64_t addr, const void *buf, size_t len)
 {
 	(void)ctx;
@@ -445,9 +452,8 @@ static ssize_t dp_write_mem(void *ctx, struct gdb_tid tid, uint64_t addr, const 
 	if (dp.hc) {
 		r = write_locked(addr, buf, len, (pid_t)tid.pid);
 		/* A write over an inserted breakpoint changes what it will restore; the int3 stays. */
-		static const uint8_t int3 = 0xcc;
 		for (int i = 0; r > 0 && i < dp.nr_bps; i++)
-			if (dp.bps[i].addr >= addr && dp.bps[i].addr < addr + (uint64_t)r) {
+			if (dp.bps[i].pid == tid.pid && dp.bps[i].addr >= addr && dp.bps[i].addr < addr + (uint64_t)r) {
 				dp.bps[i].orig = ((const uint8_t *)buf)[dp.bps[i].addr - addr];
 				write_locked(dp.bps[i].addr, &int3, 1, (pid_t)tid.pid);
 			}
@@ -456,49 +462,74 @@ static ssize_t dp_write_mem(void *ctx, struct gdb_tid tid, uint64_t addr, const 
 	return r;
 }
 
-static int find_bp(uint64_t addr)
+/* gdb's int3 at addr in process pid: hw 0/1 that kind only, -1 either. */
+static int find_bp(int64_t pid, uint64_t addr, int hw)
 {
 	for (int i = 0; i < dp.nr_bps; i++)
-		if (dp.bps[i].addr == addr)
+		if (dp.bps[i].pid == pid && dp.bps[i].addr == addr && (hw < 0 || dp.bps[i].hw == hw))
 			return i;
 	return -1;
 }
+
+/* Z0 and Z1 share one int3 where both are at one address (mu held). */
+static int insert_int3(int64_t pid, uint64_t addr, bool hw)
+{
+	uint8_t orig;
+	int other = find_bp(pid, addr, -1);
+	if (find_bp(pid, addr, hw) >= 0)
+		return 0;
+	if (dp.nr_bps == MAX_BPS)
+		return -ENOSPC;
+	if (other >= 0)
+		orig = dp.bps[other].orig;
+	else if (read_locked(addr, &orig, 1, (pid_t)pid) != 1 || write_locked(addr, &int3, 1, (pid_t)pid) != 1)
+		return -EFAULT;
+	dp.bps[dp.nr_bps++] = (struct sw_bp){ pid, addr, orig, hw };
+	return 0;
+}
+
+static int remove_int3(int64_t pid, uint64_t addr, bool hw)
+{
+	int i = find_bp(pid, addr, hw);
+	if (i < 0)
+		return -ENOENT;
+	uint8_t orig = dp.bps[i].orig;
+	dp.bps[i] = dp.bps[--dp.nr_bps];
+	if (find_bp(pid, addr, -1) >= 0)
+		return 0;
+	return write_locked(addr, &orig, 1, (pid_t)pid) == 1 ? 0 : -EFAULT;
+}
+
+static const uint32_t watch_kind[] = {
+	[GDB_BP_WRITE] = KVMBOX_BP_WRITE, [GDB_BP_READ] = KVMBOX_BP_READ, [GDB_BP_ACCESS] = KVMBOX_BP_ACCESS,
+};
 
 static int dp_insert_bp(void *ctx, struct gdb_tid tid, enum gdb_bp_type type, uint64_t addr, int len)
 {
 	(void)ctx;
 	pthread_mutex_lock(&dp.mu);
-	int rc = 0;
-	if (!dp.hc) {
+	int rc = 0, slot = -1;
+	for (int i = 0; i < 4 && type != GDB_BP_SW; i++)
+		if (dp.watch[i].used && dp.watch[i].type == type && dp.watch[i].pid == tid.pid &&
+		    dp.watch[i].addr == addr && dp.watch[i].len == len)
+			goto out; /* already there */
+	for (int i = 0; i < 4 && slot < 0; i++)
+		if (!dp.watch[i].used)
+			slot = i;
+	if (!dp.hc)
 		rc = -ESRCH;
-	} else if (type == GDB_BP_SW) {
-		uint8_t orig;
-		static const uint8_t int3 = 0xcc;
-		if (find_bp(addr) >= 0)
-			rc = 0;
-		else if (dp.nr_bps == MAX_BPS)
-			rc = -ENOSPC;
-		else if (read_locked(addr, &orig, 1, (pid_t)tid.pid) != 1 ||
-			 write_locked(addr, &int3, 1, (pid_t)tid.pid) != 1)
-			rc = -EFAULT;
-		else
-			dp.bps[dp.nr_bps++] = (struct sw_bp){ addr, orig };
-	} else if (type == GDB_BP_WRITE) {
-		int slot = -1;
-		for (int i = 0; i < 4 && slot < 0; i++)
-			if (!dp.watch[i].used)
-				slot = i;
-		if (slot < 0) {
-			rc = -ENOSPC;
-		} else {
-			rc = (int)issue_locked(KVMBOX_CMD_SET_BP, (uint32_t)tid.pid, 0, addr, (uint32_t)len,
-					       (uint64_t)slot, KVMBOX_BP_WRITE);
-			if (!rc)
-				dp.watch[slot].addr = addr, dp.watch[slot].len = len, dp.watch[slot].used = true;
-		}
-	} else {
-		rc = -EOPNOTSUPP; /* debug registers do not fire for ring 3 here; reads need another trick */
-	}
+	else if (type == GDB_BP_SW)
+		rc = insert_int3(tid.pid, addr, false);
+	else if (slot < 0)
+		rc = -ENOSPC;
+	else if (type == GDB_BP_HW)
+		rc = insert_int3(tid.pid, addr, true); /* debug registers do not fire for ring 3 everywhere */
+	else
+		rc = (int)issue_locked(KVMBOX_CMD_SET_BP, (uint32_t)tid.pid, 0, addr, (uint32_t)len, (uint64_t)slot,
+				       watch_kind[type]);
+	if (!rc && type != GDB_BP_SW)
+		dp.watch[slot] = (typeof(dp.watch[0])){ type, tid.pid, addr, len, true };
+out:
 	pthread_mutex_unlock(&dp.mu);
 	return rc;
 }
@@ -511,20 +542,16 @@ static int dp_remove_bp(void *ctx, struct gdb_tid tid, enum gdb_bp_type type, ui
 	if (!dp.hc) {
 		rc = -ESRCH;
 	} else if (type == GDB_BP_SW) {
-		int i = find_bp(addr);
-		if (i >= 0) {
-			rc = write_locked(addr, &dp.bps[i].orig, 1, (pid_t)tid.pid) == 1 ? 0 : -EFAULT;
-			dp.bps[i] = dp.bps[--dp.nr_bps];
-		}
-	} else if (type == GDB_BP_WRITE) {
+		rc = remove_int3(tid.pid, addr, false);
+	} else {
 		for (int i = 0; i < 4; i++)
-			if (dp.watch[i].used && dp.watch[i].addr == addr && dp.watch[i].len == len) {
+			if (dp.watch[i].used && dp.watch[i].type == type && dp.watch[i].pid == tid.pid &&
+			    dp.watch[i].addr == addr && dp.watch[i].len == len) {
 				dp.watch[i].used = false;
-				rc = (int)issue_locked(KVMBOX_CMD_CLEAR_BP, (uint32_t)tid.pid, 0, 0, 0, (uint64_t)i, 0);
+				rc = type == GDB_BP_HW ? remove_int3(tid.pid, addr, true) :
+					(int)issue_locked(KVMBOX_CMD_CLEAR_BP, (uint32_t)tid.pid, 0, 0, 0, (uint64_t)i, 0);
 				break;
 			}
-	} else {
-		rc = -EOPNOTSUPP;
 	}
 	pthread_mutex_unlock(&dp.mu);
 	return rc;
@@ -571,7 +598,8 @@ static bool handle_internally(const struct kvmbox_stop_record *s)
 		/* The child got our breakpoints with the parent's memory: take them out of its copy. */
 		if (s->event == KVMBOX_EV_FORK)
 			for (int i = 0; i < dp.nr_bps; i++)
-				write_locked(dp.bps[i].addr, &dp.bps[i].orig, 1, (pid_t)s->aux);
+				if (dp.bps[i].pid == s->pid)
+					write_locked(dp.bps[i].addr, &dp.bps[i].orig, 1, (pid_t)s->aux);
 		issue_locked(KVMBOX_CMD_RESUME, 0, 0, 0, 0, 0, 0);
 		return true;
 	case KVMBOX_EV_SIGNAL:
@@ -607,16 +635,23 @@ static int dp_wait(void *ctx, struct gdb_stop *stop, int wake_fd)
 			case KVMBOX_EV_BREAKPOINT: {
 				/* rip is after the int3 (a trap, SDM vol. 3A 6.5): back to the breakpoint if it is gdb's. */
 				uint64_t *f = GUEST_PTR(dp.vm, s.frame_gpa, KVMBOX_TRAP_FRAME_WORDS * 8);
-				if (f && find_bp(f[16] - 1) >= 0) {
+				if (f && find_bp(s.pid, f[16] - 1, -1) >= 0) {
 					f[16]--;
-					stop->reason = GDB_STOP_REASON_SWBREAK;
+					stop->reason = find_bp(s.pid, f[16], false) >= 0 ? GDB_STOP_REASON_SWBREAK :
+											   GDB_STOP_REASON_HWBREAK;
 				}
 				break;
 			}
-			case KVMBOX_EV_WATCHPOINT:
-				stop->reason = GDB_STOP_REASON_WATCH;
+			case KVMBOX_EV_WATCHPOINT: {
+				static const enum gdb_stop_reason why[] = {
+					[GDB_BP_WRITE] = GDB_STOP_REASON_WATCH, [GDB_BP_READ] = GDB_STOP_REASON_RWATCH,
+					[GDB_BP_ACCESS] = GDB_STOP_REASON_AWATCH,
+				};
+				enum gdb_bp_type type = s.aux < 4 ? dp.watch[s.aux].type : GDB_BP_WRITE;
+				stop->reason = type >= GDB_BP_WRITE ? why[type] : GDB_STOP_REASON_WATCH;
 				stop->addr = s.fault_addr;
 				break;
+			}
 			case KVMBOX_EV_SYSCALL_ENTRY:
 				stop->reason = GDB_STOP_REASON_SYSCALL_ENTRY;
 				stop->value = s.syscall_nr;
@@ -690,8 +725,9 @@ static void detach_locked(void)
 	if (!dp.hc)
 		return;
 	for (int i = 0; i < dp.nr_bps; i++)
-		write_locked(dp.bps[i].addr, &dp.bps[i].orig, 1, dp.pid);
+		write_locked(dp.bps[i].addr, &dp.bps[i].orig, 1, (pid_t)dp.bps[i].pid);
 	dp.nr_bps = 0;
+	memset(dp.watch, 0, sizeof(dp.watch));
 	set_events(0);
 	issue_locked(KVMBOX_CMD_DETACH, 0, 0, 0, 0, 0, 0);
 }

@@ -50,11 +50,15 @@ bool debug_in_trampoline(uint64_t rip);
 /* ---- watchpoints by page protection (kernel/debug_watch.c) ---- */
 int debug_watch_set(struct proc *p, unsigned slot, uint64_t addr, uint64_t len, unsigned kind);
 int debug_watch_clear(struct proc *p, unsigned slot);
-/* A write fault from user mode on a present page: true if a watchpoint's page (handled). */
-bool debug_watch_fault(struct trap_frame *tf, uint64_t addr);
-/* #DB after stepping over a write to a watched page: true if handled; *hit: the slot fired. */
+/* A fault from user mode on a present page (error code err): true if a watchpoint's page (handled). */
+bool debug_watch_fault(struct trap_frame *tf, uint64_t addr, uint64_t err);
+/* #DB after stepping over an access to a watched page: true if handled; *slot >= 0: that one fired. */
 bool debug_watch_step_done(struct trap_frame *tf, int *slot, uint64_t *addr);
-/* uaccess: the kernel writes for a syscall into a watched page (allowed, not reported). */
-bool debug_watch_kernel_write(struct mm *mm, uint64_t va, const uint64_t *pte);
+/* uaccess: the kernel reads or writes for a syscall on a watched page (allowed, not reported). */
+bool debug_watch_kernel_access(struct mm *mm, uint64_t va, const uint64_t *pte, bool write);
+/* fork: the child's copies of watched pages get their permissions back. */
+void debug_watch_fork(struct mm *parent, struct mm *child);
+/* exec: forget the watchpoints of address spaces no process has any more. */
+void debug_watch_forget(struct mm *keep);
 extern unsigned debug_nr_watches;
 #endif

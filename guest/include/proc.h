@@ -140,10 +140,11 @@ struct thread {
 	void *fpu_mem;            /* its allocation */
 	/* Debugger state (kernel/debug*.c). */
 	uint8_t dbg_step;         /* the debugger asked for one instruction */
-	uint8_t dbg_watch_step;   /* stepping over a write to a watched page (slot + 1) */
+	uint8_t dbg_watch_step;   /* stepping over an access to a watched page */
 	uint8_t dbg_resched;      /* a reschedule waits for the end of the step */
 	int dbg_pass_sig;         /* a signal the debugger saw already: deliver it without a stop */
-	uint64_t dbg_watch_old;   /* the watched value before that write */
+	uint8_t dbg_watch_write;  /* that access was a write */
+	uint64_t dbg_watch_addr;  /* the address it faulted on (~0: an instruction fetch) */
 };
 
 /* The 64-bit TSS (SDM vol. 3A 8.7); packed: rsp0 sits at offset 4. */

@@ -393,6 +393,8 @@ void debug_interrupt(void)
 void debug_fork(struct proc *child, bool vfork)
 {
 	unsigned ev = vfork ? KVMBOX_EV_VFORK : KVMBOX_EV_FORK;
+	if (!vfork && debug_nr_watches)
+		debug_watch_fork(current_proc()->mm, child->mm);
 	if (debug_wants(ev))
 		debug_stop(current_frame(), ev, SIGTRAP, SI_KERNEL, 0, (uint64_t)child->pid);
 }

@@ -107,8 +107,7 @@ static void exception(struct trap_frame *tf, unsigned vector)
 	if (unlikely(this_cpu()->shared.stop_events)) {
 		if ((vector == 1 || vector == 3) && debug_trap(tf, vector))
 			return;
-		if (vector == 14 && debug_nr_watches && (err & (PF_PRESENT | PF_WRITE)) == (PF_PRESENT | PF_WRITE) &&
-		    debug_watch_fault(tf, read_cr2()))
+		if (vector == 14 && debug_nr_watches && (err & PF_PRESENT) && debug_watch_fault(tf, read_cr2(), err))
 			return;
 	}
 

@@ -18,8 +18,8 @@ static int user_pa(struct mm *mm, uint64_t va, bool write, uint64_t *pa)
 		return -EFAULT;
 	for (int tries = 0; tries < 2; tries++) {
 		uint64_t *pte = pte_walk(mm->pml4, va, false);
-		if (pte && (*pte & (PTE_P | PTE_U)) == (PTE_P | PTE_U) &&
-		    (!write || (*pte & PTE_W) || (unlikely(debug_nr_watches) && debug_watch_kernel_write(mm, va, pte)))) {
+		if (pte && (((*pte & (PTE_P | PTE_U)) == (PTE_P | PTE_U) && (!write || (*pte & PTE_W))) ||
+			    (unlikely(debug_nr_watches) && (*pte & PTE_P) && debug_watch_kernel_access(mm, va, pte, write)))) {
 			*pa = (*pte & PTE_ADDR) | (va & ~PAGE_MASK);
 			return 0;
 		}

@@ -196,13 +196,52 @@ gdb_check_sigs() {
 	gdb_same
 }
 
-# ---- negative: a breakpoint at an unmapped address and a read watchpoint fail; the session goes on ----
-gdb_script_bad() { printf '%s\n' 'break *0x10' continue 'delete' 'rwatch watched' continue 'delete' 'break top' continue continue; }
+# ---- negative: a breakpoint at an unmapped address, a fifth debug-register slot; the session goes on ----
+gdb_script_bad() {
+	printf '%s\n' 'break *0x10' continue 'delete' 'watch *(char*)&watched' 'watch *((char*)&watched+1)' \
+		'awatch *((char*)&watched+2)' 'rwatch *((char*)&watched+3)' 'hbreak leaf' continue 'delete' \
+		'break top' continue continue
+}
 gdb_check_bad() {
 	gdb_has 'Cannot access memory at address 0x10'
-	gdb_has 'Breakpoint 3, top (x=x@entry=5)'
+	gdb_has 'You may have requested too many hardware breakpoints/watchpoints.'
+	gdb_has 'Breakpoint 7, top (x=x@entry=5)'
 	gdb_has 'exited with code 0114'
 	expect_rc 76
+	gdb_same '^(Could not|Breakpoint|Hardware|exited)'
+}
+
+# ---- read and access watchpoints (page protection), a hardware breakpoint (an int3 standing in) ----
+gdb_script_rwatch() { printf '%s\n' 'rwatch counter' continue continue continue; }
+gdb_check_rwatch() {
+	gdb_count 3 'Hardware read watchpoint 1: counter' # set, then both reads (not the write between)
+	gdb_has 'Value = 5'
+	gdb_has 'Value = 12'
+	gdb_has 'in reader () at dbg_rwatch.c:7'
+	gdb_has 'exited with code 031'
+	expect_rc 25
+	gdb_same
+}
+gdb_script_awatch() { printf '%s\n' 'awatch counter' continue continue continue continue continue; }
+gdb_check_awatch() {
+	gdb_has 'Hardware access (read/write) watchpoint 1: counter'
+	gdb_has 'New value = 5'
+	gdb_has 'Old value = 5'
+	gdb_has 'New value = 12'
+	gdb_has 'Value = 12'
+	gdb_has 'writer (v=12) at dbg_rwatch.c:13'
+	gdb_has 'exited with code 031'
+	expect_rc 25
+	gdb_same
+}
+gdb_script_hbreak() { printf '%s\n' 'hbreak reader' continue bt continue 'info breakpoints' continue; }
+gdb_check_hbreak() {
+	gdb_has 'Hardware assisted breakpoint 1 at'
+	gdb_count 2 'Breakpoint 1, reader () at dbg_rwatch.c:7'
+	gdb_has 'breakpoint already hit 2 times'
+	gdb_has 'exited with code 031'
+	expect_rc 25
+	gdb_same
 }
 
 # ---- info proc mappings and info proc (vFile reads of /proc/PID/* in the guest) ----
@@ -242,6 +281,7 @@ for l in $LIBCS; do
 	add e2e/$l/gdb-steps kvm case_gdb $l dbg_steps steps
 	add e2e/$l/gdb-fork kvm case_gdb $l dbg_fork fork
 	add e2e/$l/gdb-sigs kvm case_gdb $l dbg_sigs sigs
+	for s in rwatch awatch hbreak; do add e2e/$l/gdb-$s kvm case_gdb $l dbg_rwatch $s; done
 done
 
 GDB_RAW=${GDB_RAW:-$B/test/gdb/gdb_raw}

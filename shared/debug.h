@@ -21,9 +21,10 @@ enum kvmbox_stop_event {
 	KVMBOX_EV_CLONE        = 7,  /* new thread; aux = new tid */
 	KVMBOX_EV_FORK         = 8,  /* new process; aux = child pid */
 	KVMBOX_EV_VFORK        = 9,
-	KVMBOX_EV_EXEC         = 10,
-	KVMBOX_EV_EXIT         = 11, /* thread group exits; aux = wait status */
+	KVMBOX_EV_EXEC         = 10, /* execve succeeded: the frame is the new program's first */
+	KVMBOX_EV_EXIT         = 11, /* thread group exits (any process); aux = wait status */
 	KVMBOX_EV_KERNEL_BREAKPOINT = 12, /* int3 in the guest kernel (kernel mode) */
+	KVMBOX_EV_VFORK_DONE   = 13, /* a vfork parent is released (the child exec'd or exited); aux = child pid */
 	KVMBOX_EV_COUNT
 };
 
@@ -159,6 +160,9 @@ struct kvmbox_shared_page {
 	volatile uint32_t ring_head;
 	volatile uint32_t ring_tail;
 	struct kvmbox_trace_record ring[KVMBOX_TRACE_RING_ENTRIES];
+	/* Written by the VMM before KVMBOX_DEBUG_INTERRUPT_VECTOR: the process to
+	   send SIGINT (gdb's, which after a fork may be the child); 0: the first. */
+	volatile uint32_t interrupt_pid;
 };
 _Static_assert(sizeof(struct kvmbox_shared_page) <= KVMBOX_PAGE_SIZE, "shared page fits a page");
 

@@ -11,6 +11,7 @@
  * command.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,9 +29,11 @@
 
 #define MAX_BPS 256
 #define MAX_THREADS 256
+#define MAX_PROCS 16
 #define STEP_EVENTS ((1ull << KVMBOX_EV_START) | (1ull << KVMBOX_EV_BREAKPOINT) | (1ull << KVMBOX_EV_SINGLESTEP) | \
 		     (1ull << KVMBOX_EV_WATCHPOINT) | (1ull << KVMBOX_EV_SIGNAL) | (1ull << KVMBOX_EV_FORK) | \
-		     (1ull << KVMBOX_EV_VFORK) | (1ull << KVMBOX_EV_EXIT))
+		     (1ull << KVMBOX_EV_VFORK) | (1ull << KVMBOX_EV_VFORK_DONE) | (1ull << KVMBOX_EV_EXEC) | \
+		     (1ull << KVMBOX_EV_EXIT))
 #define SYSCALL_EVENTS ((1ull << KVMBOX_EV_SYSCALL_ENTRY) | (1ull << KVMBOX_EV_SYSCALL_EXIT))
 
 /* An int3 of gdb's in a process: Z0, or Z1 where it stands in for a debug register. */
@@ -48,7 +51,11 @@ static struct dproc {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int efd;                  /* a new stop for wait() (eventfd) */
-	pid_t pid;                /* the debugged process (fork follows the parent) */
+	/* The processes gdb debugs: the first, and with fork events each child
+	   from its fork stop until gdb detaches it (follow-fork-mode, detach-on-fork). */
+	int64_t pids[MAX_PROCS];
+	int npids;
+	bool fork_events, vfork_events, exec_events; /* what gdb asked for (qSupported) */
 	bool active;              /* stops are served; false after the session */
 	bool serving;             /* gdb_serve ran */
 
@@ -75,7 +82,22 @@ static struct dproc {
 	size_t cmdline_len;
 	struct gdb_tid threads[MAX_THREADS];
 	int nr_threads;           /* -1: not listed since the last resume */
-} dp = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .efd = -1, .pid = 1 };
+} dp = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .efd = -1, .pids = { 1 }, .npids = 1 };
+
+static bool debugged(int64_t pid)
+{
+	for (int i = 0; i < dp.npids; i++)
+		if (dp.pids[i] == pid)
+			return true;
+	return false;
+}
+
+static void forget_pid(int64_t pid)
+{
+	for (int i = 0; i < dp.npids; i++)
+		if (dp.pids[i] == pid)
+			dp.pids[i--] = dp.pids[--dp.npids];
+}
 
 static struct kvmbox_shared_page *shared(void)
 {
@@ -123,6 +145,19 @@ static int64_t issue_locked(uint32_t op, uint32_t pid, uint32_t tid, uint64_t ad
 	while (!dp.cmd_done)
 		pthread_cond_wait(&dp.cv, &dp.mu);
 	return dp.hc ? dp.hc->result : -ESRCH;
+}
+
+/* KVMBOX_CMD_FILE for path (mu held): the guest's result; its data in dp.hc->data. */
+static int64_t file_cmd_locked(const char *path, unsigned op, uint64_t offset, size_t len)
+{
+	size_t n = strlen(path);
+	if (!dp.hc)
+		return -ESRCH;
+	if (n >= KVMBOX_STOP_DATA_MAX)
+		return -ENAMETOOLONG;
+	memcpy(dp.hc->data, path, n + 1);
+	return issue_locked(KVMBOX_CMD_FILE, 0, 0, offset, (uint32_t)(len < KVMBOX_STOP_DATA_MAX ? len : KVMBOX_STOP_DATA_MAX),
+			    0, op);
 }
 
 /* The initial stack at the START stop: argc, argv..., 0, envp..., 0, auxv (SysV x86-64 ABI 3.4.1). */
@@ -235,7 +270,15 @@ static unsigned dp_caps(void *ctx)
 {
 	(void)ctx;
 	return GDB_CAP_MULTIPROCESS | GDB_CAP_SW_BREAK | GDB_CAP_HW_BREAK | GDB_CAP_WATCH | GDB_CAP_CATCH_SYSCALL |
-	       GDB_CAP_PASS_SIGNALS | GDB_CAP_PROCESS;
+	       GDB_CAP_PASS_SIGNALS | GDB_CAP_PROCESS | GDB_CAP_FORK_EVENTS | GDB_CAP_EXEC_EVENTS;
+}
+
+static void dp_events(void *ctx, bool fork, bool vfork, bool exec)
+{
+	(void)ctx;
+	pthread_mutex_lock(&dp.mu);
+	dp.fork_events = fork, dp.vfork_events = vfork, dp.exec_events = exec;
+	pthread_mutex_unlock(&dp.mu);
 }
 
 static int list_threads(void)
@@ -247,10 +290,12 @@ static int list_threads(void)
 		return (int)n;
 	const uint32_t *d = (const uint32_t *)dp.hc->data;
 	dp.nr_threads = 0;
-	/* The stopped thread first: gdb's `?` names it. */
-	dp.threads[dp.nr_threads++] = (struct gdb_tid){ dp.last.pid, dp.last.tid };
+	/* The stopped thread first (gdb's `?` names it), if it is gdb's and alive. */
+	for (int64_t i = 0; i < n; i++)
+		if (d[2 * i] == dp.last.pid && d[2 * i + 1] == dp.last.tid && debugged(dp.last.pid))
+			dp.threads[dp.nr_threads++] = (struct gdb_tid){ dp.last.pid, dp.last.tid };
 	for (int64_t i = 0; i < n && dp.nr_threads < MAX_THREADS; i++)
-		if (d[2 * i] == (uint32_t)dp.pid && d[2 * i + 1] != dp.last.tid)
+		if (debugged(d[2 * i]) && !(d[2 * i] == dp.last.pid && d[2 * i + 1] == dp.last.tid))
 			dp.threads[dp.nr_threads++] = (struct gdb_tid){ d[2 * i], d[2 * i + 1] };
 	return 0;
 }
@@ -544,12 +589,18 @@ static int dp_remove_bp(void *ctx, struct gdb_tid tid, enum gdb_bp_type type, ui
 	} else if (type == GDB_BP_SW) {
 		rc = remove_int3(tid.pid, addr, false);
 	} else {
+		/* A fork child has copies of the Z1 int3s (gdb takes them out) but none of the
+		   slots: its copies of protected pages got their permissions back at the fork. */
+		if (type == GDB_BP_HW)
+			rc = remove_int3(tid.pid, addr, true);
+		else if (debugged(tid.pid))
+			rc = 0;
 		for (int i = 0; i < 4; i++)
 			if (dp.watch[i].used && dp.watch[i].type == type && dp.watch[i].pid == tid.pid &&
 			    dp.watch[i].addr == addr && dp.watch[i].len == len) {
 				dp.watch[i].used = false;
-				rc = type == GDB_BP_HW ? remove_int3(tid.pid, addr, true) :
-					(int)issue_locked(KVMBOX_CMD_CLEAR_BP, (uint32_t)tid.pid, 0, 0, 0, (uint64_t)i, 0);
+				if (type != GDB_BP_HW)
+					rc = (int)issue_locked(KVMBOX_CMD_CLEAR_BP, (uint32_t)tid.pid, 0, 0, 0, (uint64_t)i, 0);
 				break;
 			}
 	}
@@ -573,7 +624,7 @@ static int dp_resume(void *ctx, const struct gdb_resume *a, int n)
 				step_tid = a[i].tid.tid;
 		}
 		if (step_tid >= 0)
-			issue_locked(KVMBOX_CMD_STEP, (uint32_t)dp.pid, step_tid == dp.last.tid ? 0 : (uint32_t)step_tid,
+			issue_locked(KVMBOX_CMD_STEP, dp.last.pid, step_tid == dp.last.tid ? 0 : (uint32_t)step_tid,
 				     0, 0, (uint64_t)sig, 0);
 		else
 			issue_locked(KVMBOX_CMD_RESUME, 0, 0, 0, 0, (uint64_t)sig, 0);
@@ -586,20 +637,49 @@ static int dp_resume(void *ctx, const struct gdb_resume *a, int n)
 /* A stop gdb does not see: answer it here and wait for the next (true). */
 static bool handle_internally(const struct kvmbox_stop_record *s)
 {
-	if (s->pid != (uint32_t)dp.pid) {
-		/* Another process (a child: fork follows the parent): it runs on, its signals as they are. */
+	if (!debugged(s->pid)) {
+		/* A process gdb does not debug (a detached fork child or parent): it runs on, its signals as they are. */
 		uint64_t sig = s->event == KVMBOX_EV_SIGNAL || s->event == KVMBOX_EV_BREAKPOINT ? (uint64_t)s->signo : 0;
 		issue_locked(KVMBOX_CMD_RESUME, 0, 0, 0, 0, sig, 0);
 		return true;
 	}
 	switch (s->event) {
 	case KVMBOX_EV_FORK:
-	case KVMBOX_EV_VFORK:
-		/* The child got our breakpoints with the parent's memory: take them out of its copy. */
-		if (s->event == KVMBOX_EV_FORK)
+	case KVMBOX_EV_VFORK: {
+		bool fork = s->event == KVMBOX_EV_FORK;
+		if (fork ? dp.fork_events : dp.vfork_events) {
+			/* gdb gets the child, stopped (one vCPU: it cannot run before the parent
+			   resumes), with copies of the parent's int3s it takes out itself. */
+			if (dp.npids < MAX_PROCS)
+				dp.pids[dp.npids++] = (int64_t)s->aux;
+			for (int i = 0, n = dp.nr_bps; fork && i < n && dp.nr_bps < MAX_BPS; i++)
+				if (dp.bps[i].pid == s->pid) {
+					dp.bps[dp.nr_bps] = dp.bps[i];
+					dp.bps[dp.nr_bps++].pid = (int64_t)s->aux;
+				}
+			return false;
+		}
+		/* gdb does not know of forks: the child runs on without our breakpoints in its copy. */
+		for (int i = 0; fork && i < dp.nr_bps; i++)
+			if (dp.bps[i].pid == s->pid)
+				write_locked(dp.bps[i].addr, &dp.bps[i].orig, 1, (pid_t)s->aux);
+		issue_locked(KVMBOX_CMD_RESUME, 0, 0, 0, 0, 0, 0);
+		return true;
+	}
+	case KVMBOX_EV_VFORK_DONE:
+	case KVMBOX_EV_EXEC:
+		if (s->event == KVMBOX_EV_EXEC) {
+			/* The old image went with its int3s and watched pages (the guest forgot those). */
 			for (int i = 0; i < dp.nr_bps; i++)
 				if (dp.bps[i].pid == s->pid)
-					write_locked(dp.bps[i].addr, &dp.bps[i].orig, 1, (pid_t)s->aux);
+					dp.bps[i--] = dp.bps[--dp.nr_bps];
+			for (int i = 0; i < 4; i++)
+				if (dp.watch[i].pid == s->pid)
+					dp.watch[i].used = false;
+			save_auxv(s);
+		}
+		if (s->event == KVMBOX_EV_EXEC ? dp.exec_events : dp.vfork_events)
+			return false;
 		issue_locked(KVMBOX_CMD_RESUME, 0, 0, 0, 0, 0, 0);
 		return true;
 	case KVMBOX_EV_SIGNAL:
@@ -660,9 +740,26 @@ static int dp_wait(void *ctx, struct gdb_stop *stop, int wake_fd)
 				stop->reason = GDB_STOP_REASON_SYSCALL_RETURN;
 				stop->value = s.syscall_nr;
 				break;
+			case KVMBOX_EV_FORK:
+			case KVMBOX_EV_VFORK:
+				stop->reason = s.event == KVMBOX_EV_FORK ? GDB_STOP_REASON_FORK : GDB_STOP_REASON_VFORK;
+				stop->child = (struct gdb_tid){ (int64_t)s.aux, (int64_t)s.aux };
+				break;
+			case KVMBOX_EV_VFORK_DONE:
+				stop->reason = GDB_STOP_REASON_VFORKDONE;
+				break;
+			case KVMBOX_EV_EXEC: {
+				char link[64];
+				snprintf(link, sizeof(link), "/proc/%u/exe", s.pid);
+				int64_t n = file_cmd_locked(link, KVMBOX_FILE_READLINK, 0, sizeof(stop->path) - 1);
+				stop->reason = GDB_STOP_REASON_EXEC;
+				memcpy(stop->path, dp.hc->data, n > 0 ? (size_t)n : 0);
+				break;
+			}
 			case KVMBOX_EV_EXIT: {
 				int st = (int)s.aux;
-				dp.exited = true;
+				forget_pid(s.pid);
+				dp.exited = dp.npids == 0;
 				if (st & 0x7f) {
 					stop->kind = GDB_STOP_KILLED;
 					stop->signo = st & 0x7f;
@@ -698,6 +795,11 @@ static void dp_interrupt(void *ctx)
 	(void)ctx;
 	struct kvm_msi msi = { .address_lo = 0xfee00000u, .data = KVMBOX_DEBUG_INTERRUPT_VECTOR };
 	int r = -1;
+	pthread_mutex_lock(&dp.mu);
+	struct kvmbox_shared_page *sp = shared();
+	if (sp && dp.npids)
+		sp->interrupt_pid = (uint32_t)dp.pids[0];
+	pthread_mutex_unlock(&dp.mu);
 	if (!dp.vm->lapic)
 		warn("process mode: no in-kernel LAPIC: the program cannot be interrupted");
 	else if ((r = __vm_ioctl(dp.vm, KVM_SIGNAL_MSI, &msi)) < 0)
@@ -706,12 +808,38 @@ static void dp_interrupt(void *ctx)
 		warn("process mode: the guest's APIC refused the interrupt (api.rst: KVM_SIGNAL_MSI returns 0)");
 }
 
+/* gdb lets go of one of several processes (detach-on-fork): its breakpoints out, it runs on (mu held). */
+static void let_go_locked(int64_t pid)
+{
+	for (int i = 0; i < dp.nr_bps; i++)
+		if (dp.bps[i].pid == pid) {
+			write_locked(dp.bps[i].addr, &dp.bps[i].orig, 1, (pid_t)pid);
+			dp.bps[i--] = dp.bps[--dp.nr_bps];
+		}
+	for (int i = 0; i < 4; i++)
+		if (dp.watch[i].used && dp.watch[i].pid == pid) {
+			dp.watch[i].used = false;
+			if (dp.watch[i].type != GDB_BP_HW)
+				issue_locked(KVMBOX_CMD_CLEAR_BP, (uint32_t)pid, 0, 0, 0, (uint64_t)i, 0);
+		}
+	forget_pid(pid);
+	dp.nr_threads = -1;
+}
+
+static bool one_of_several(int64_t pid)
+{
+	return pid > 0 && dp.hc && debugged(pid) && dp.npids > 1;
+}
+
 static int dp_kill(void *ctx, int64_t pid)
 {
 	(void)ctx;
 	pthread_mutex_lock(&dp.mu);
 	int rc = dp.hc ? 0 : -ESRCH;
-	if (dp.hc) {
+	if (one_of_several(pid) && pid != dp.last.pid) {
+		let_go_locked(pid);
+		rc = (int)issue_locked(KVMBOX_CMD_KILL, (uint32_t)pid, 0, 0, 0, 0, 0);
+	} else if (dp.hc) {
 		set_events(0);
 		dp.active = false;
 		issue_locked(KVMBOX_CMD_KILL, (uint32_t)pid, 0, 0, 0, 0, 0);
@@ -735,8 +863,13 @@ static void detach_locked(void)
 static int dp_detach(void *ctx, int64_t pid)
 {
 	(void)ctx;
-	(void)pid;
 	pthread_mutex_lock(&dp.mu);
+	if (one_of_several(pid)) {
+		/* The others stay stopped; the stopped thread, if it was this process's, runs on at the next resume. */
+		let_go_locked(pid);
+		pthread_mutex_unlock(&dp.mu);
+		return 0;
+	}
 	detach_locked();
 	dp.active = false;
 	pthread_cond_broadcast(&dp.cv);
@@ -769,10 +902,20 @@ static ssize_t dp_xfer_read(void *ctx, struct gdb_tid tid, const char *object, c
 			    void *buf, size_t len)
 {
 	(void)ctx;
-	(void)tid;
-	(void)annex;
-	if (!strcmp(object, "exec-file"))
-		return copy_out(dp.vm->prog_path, strlen(dp.vm->prog_path), offset, buf, len);
+	if (!strcmp(object, "exec-file")) {
+		/* The guest's /proc/PID/exe (it changes with execve). */
+		char link[64], path[KVMBOX_PATH_MAX];
+		uint64_t pid = (uint64_t)tid.pid;
+		if (*annex && sscanf(annex, "%" SCNx64, &pid) != 1)
+			return -EINVAL;
+		snprintf(link, sizeof(link), "/proc/%" PRIu64 "/exe", pid);
+		pthread_mutex_lock(&dp.mu);
+		int64_t n = file_cmd_locked(link, KVMBOX_FILE_READLINK, 0, sizeof(path));
+		if (n > 0)
+			memcpy(path, dp.hc->data, (size_t)n);
+		pthread_mutex_unlock(&dp.mu);
+		return n < 0 ? n : copy_out(path, (size_t)n, offset, buf, len);
+	}
 	if (!strcmp(object, "auxv"))
 		return copy_out(dp.auxv, dp.auxv_len, offset, buf, len);
 	if (!strcmp(object, "siginfo")) {
@@ -792,25 +935,16 @@ static ssize_t dp_xfer_read(void *ctx, struct gdb_tid tid, const char *object, c
 	return -EOPNOTSUPP;
 }
 
-/* KVMBOX_CMD_FILE for path (mu held): the guest's result; its data in dp.hc->data. */
-static int64_t file_cmd_locked(const char *path, unsigned op, uint64_t offset, size_t len)
-{
-	size_t n = strlen(path);
-	if (!dp.hc)
-		return -ESRCH;
-	if (n >= KVMBOX_STOP_DATA_MAX)
-		return -ENAMETOOLONG;
-	memcpy(dp.hc->data, path, n + 1);
-	return issue_locked(KVMBOX_CMD_FILE, 0, 0, offset, (uint32_t)(len < KVMBOX_STOP_DATA_MAX ? len : KVMBOX_STOP_DATA_MAX),
-			    0, op);
-}
-
 /* /proc/PID/cmdline of the debugged process: the VMM keeps argv (the guest does not). */
 static bool is_cmdline(const char *path)
 {
 	char want[64];
-	snprintf(want, sizeof(want), "/proc/%d/cmdline", (int)dp.pid);
-	return !strcmp(path, want) || !strcmp(path, "/proc/self/cmdline");
+	for (int i = 0; i < dp.npids; i++) {
+		snprintf(want, sizeof(want), "/proc/%lld/cmdline", (long long)dp.pids[i]);
+		if (!strcmp(path, want))
+			return true;
+	}
+	return !strcmp(path, "/proc/self/cmdline");
 }
 
 static ssize_t dp_file_read(void *ctx, int64_t pid, const char *path, uint64_t offset, void *buf, size_t len)
@@ -917,6 +1051,7 @@ const struct gdb_target_ops debug_process_ops = {
 	.catch_syscalls = dp_catch_syscalls,
 	.pass_signals = dp_pass_signals,
 	.program_signals = dp_program_signals,
+	.events = dp_events,
 	.file_read = dp_file_read,
 	.file_stat = dp_file_stat,
 	.file_readlink = dp_file_readlink,

@@ -622,6 +622,10 @@ static enum gdb_action supported(struct gdb_session *s, const char *p, struct gd
 	}
 	s->multiprocess = gdb_multiprocess && (s->caps & GDB_CAP_MULTIPROCESS);
 	const struct gdb_target_ops *o = s->t->ops;
+	if (!s->multiprocess)  /* the child's id in a fork stop needs pPID.TID */
+		s->fork_events = s->vfork_events = false;
+	if (o->events)
+		o->events(s->t->ctx, s->fork_events, s->vfork_events, s->exec_events);
 	printf_(r, "PacketSize=%x;QStartNoAckMode+;qXfer:features:read+;vContSupported+", GDB_PACKET_MAX);
 	if (s->multiprocess) puts_(r, ";multiprocess+");
 	if (s->swbreak) puts_(r, ";swbreak+");
@@ -929,6 +933,7 @@ static enum gdb_action end_process(struct gdb_session *s, const char *p, bool ki
 {
 	int64_t pid = 0;
 	struct gdb_tid t;
+	bool one = *p;  /* D;PID / vKill;PID: that process only */
 	if (*p) {
 		if (!expect(&p, ';') || !parse_id(&p, &pid) || *p || pid <= 0)
 			return error(r, EINVAL);
@@ -939,7 +944,8 @@ static enum gdb_action end_process(struct gdb_session *s, const char *p, bool ki
 	if (rc < 0)
 		return error(r, -rc);
 	puts_(r, "OK");
-	return GDB_SEND_AND_CLOSE;
+	/* One of several processes (D;PID after a fork): the others are still debugged. */
+	return one && refresh_threads(s) > 0 ? GDB_SEND_REPLY : GDB_SEND_AND_CLOSE;
 }
 
 enum gdb_action gdb_handle_packet(struct gdb_session *s, char *pkt, size_t len, struct gdb_reply *r)

@@ -188,9 +188,12 @@ struct gdb_target_ops {
 	void (*interrupt)(void *ctx);
 
 	/* k / vKill: kill the process (pid from the thread id; kernel mode: the VM).
-	   After it the stub sends the X/OK reply and closes the connection. */
+	   After it the stub sends the OK reply and closes the connection, unless
+	   other processes are still debugged (vKill;PID of one of several). */
 	int (*kill)(void *ctx, int64_t pid);
-	/* D: remove every breakpoint and watchpoint, stop reporting, let it run. */
+	/* D: remove every breakpoint and watchpoint, stop reporting, let it run.
+	   D;PID of one of several processes (a fork child, or the parent when
+	   gdb follows the child) lets only that one go; the session goes on. */
 	int (*detach)(void *ctx, int64_t pid);
 
 	/* The connection is over (after D, k, a W/X reply for the last process,
@@ -233,6 +236,10 @@ struct gdb_target_ops {
 	ssize_t (*file_read)(void *ctx, int64_t pid, const char *path, uint64_t offset, void *buf, size_t len);
 	int (*file_stat)(void *ctx, int64_t pid, const char *path, struct gdb_file_stat *st);
 	ssize_t (*file_readlink)(void *ctx, int64_t pid, const char *path, char *buf, size_t len);
+
+	/* After qSupported: the fork/vfork/exec stops gdb asked for (and caps()
+	   allowed). A target reports only those; the others it handles itself. */
+	void (*events)(void *ctx, bool fork, bool vfork, bool exec);
 
 	/* qRcmd (`monitor CMD`): write text for gdb's console into out (NUL
 	   terminated, at most outsz bytes); -EOPNOTSUPP for an unknown command. */

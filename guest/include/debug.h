@@ -31,6 +31,8 @@ void debug_defer_resched(void);
 void debug_interrupt(void);
 /* fork/vfork: the child exists (stopped parent, aux = child pid). */
 void debug_fork(struct proc *child, bool vfork);
+/* vfork: the parent is released (the child exec'd or exited). */
+void debug_vfork_done(pid_t child);
 
 /* KVMBOX_CMD_FILE: a guest path for gdb's vFile packets (kernel/debug_file.c); result or -errno. */
 long debug_file(struct kvmbox_hc_stop *hc, struct proc *self);

@@ -143,6 +143,7 @@ struct thread {
 	uint8_t dbg_watch_step;   /* stepping over an access to a watched page */
 	uint8_t dbg_resched;      /* a reschedule waits for the end of the step */
 	int dbg_pass_sig;         /* a signal the debugger saw already: deliver it without a stop */
+	uint32_t dbg_syscall;     /* the syscall at the last entry with a debugger attached */
 	uint8_t dbg_watch_write;  /* that access was a write */
 	uint64_t dbg_watch_addr;  /* the address it faulted on (~0: an instruction fetch) */
 };

@@ -14,6 +14,7 @@
 #include "signal.h"
 #include "platform.h"
 #include "apic.h"
+#include "syscall_nr.h"
 
 #define RFLAGS_TF (1ull << 8)
 #define TRAP_HWBKPT 4 /* si_code of a hardware breakpoint or watchpoint (Linux asm-generic/siginfo.h) */
@@ -347,27 +348,35 @@ static bool filtered(uint64_t nr)
 	return nr < KVMBOX_MAX_SYSCALLS && (f[nr / 64] & (1ull << (nr % 64)));
 }
 
-static void syscall_stop(struct trap_frame *tf, unsigned ev)
+static void syscall_stop(struct trap_frame *tf, unsigned ev, uint64_t nr)
 {
 	struct kvmbox_stop_record *s = &stop_hc[this_cpu()->cpu].stop;
-	s->syscall_nr = tf->orig_rax;
+	s->syscall_nr = nr;
 	s->args[0] = tf->rdi, s->args[1] = tf->rsi, s->args[2] = tf->rdx;
 	s->args[3] = tf->r10, s->args[4] = tf->r8, s->args[5] = tf->r9;
 	s->retval = (int64_t)tf->rax;
-	deliver(debug_stop(tf, ev, SIGTRAP, SI_KERNEL, 0, tf->orig_rax), SI_USER, 0);
+	deliver(debug_stop(tf, ev, SIGTRAP, SI_KERNEL, 0, nr), SI_USER, 0);
 }
 
 void debug_syscall_entry(struct trap_frame *tf)
 {
+	current_thread()->dbg_syscall = (uint32_t)tf->orig_rax; /* execve's new frame has orig_rax -1 */
 	if (debug_wants(KVMBOX_EV_SYSCALL_ENTRY) && filtered(tf->orig_rax))
-		syscall_stop(tf, KVMBOX_EV_SYSCALL_ENTRY);
+		syscall_stop(tf, KVMBOX_EV_SYSCALL_ENTRY, tf->orig_rax);
 }
 
 void debug_syscall_exit(struct trap_frame *tf)
 {
 	struct thread *t = current_thread();
-	if (debug_wants(KVMBOX_EV_SYSCALL_EXIT) && filtered(tf->orig_rax))
-		syscall_stop(tf, KVMBOX_EV_SYSCALL_EXIT);
+	/* A successful execve returns 0 into the new program: ptrace's exec stop, before syscall exit. */
+	if ((t->dbg_syscall == SYS_execve || t->dbg_syscall == SYS_execveat) && tf->rax == 0) {
+		if (debug_nr_watches)
+			debug_watch_forget(t->proc->mm);
+		if (debug_wants(KVMBOX_EV_EXEC))
+			deliver(debug_stop(tf, KVMBOX_EV_EXEC, SIGTRAP, SI_USER, 0, 0), SI_USER, 0);
+	}
+	if (debug_wants(KVMBOX_EV_SYSCALL_EXIT) && filtered(t->dbg_syscall))
+		syscall_stop(tf, KVMBOX_EV_SYSCALL_EXIT, t->dbg_syscall);
 	/*
 	 * A step over `syscall` ends here, as Linux reports it (TIF_SINGLESTEP
 	 * at syscall exit): returning with TF would run one more instruction.
@@ -382,8 +391,9 @@ void debug_syscall_exit(struct trap_frame *tf)
 
 void debug_interrupt(void)
 {
-	/* gdb follows the first process (fork follows the parent). */
-	struct proc *p = proc_find(1);
+	/* The process gdb debugs (the VMM names it: after a fork gdb may follow the child). */
+	uint32_t pid = this_cpu()->shared.interrupt_pid;
+	struct proc *p = proc_find(pid ? (pid_t)pid : 1);
 	if (this_cpu()->shared.stop_events && p && !p->zombie && !p->exiting) {
 		send_signal_proc(p, SIGINT);
 		update_work();
@@ -397,4 +407,10 @@ void debug_fork(struct proc *child, bool vfork)
 		debug_watch_fork(current_proc()->mm, child->mm);
 	if (debug_wants(ev))
 		debug_stop(current_frame(), ev, SIGTRAP, SI_KERNEL, 0, (uint64_t)child->pid);
+}
+
+void debug_vfork_done(pid_t child)
+{
+	if (debug_wants(KVMBOX_EV_VFORK_DONE))
+		debug_stop(current_frame(), KVMBOX_EV_VFORK_DONE, SIGTRAP, SI_KERNEL, 0, (uint64_t)child);
 }

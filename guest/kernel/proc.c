@@ -237,6 +237,8 @@ long sys_clone(uint64_t flags, uint64_t newsp, uint64_t parent_tid, uint64_t chi
 		p->vfork_done = false;
 		while (!p->vfork_done)
 			sleep_on(&p->vfork_done, false, 0);
+		if (unlikely(this_cpu()->shared.stop_events))
+			debug_vfork_done(tid);
 	}
 	return tid;
 
@@ -286,11 +288,11 @@ void proc_exec_done(struct proc *p)
 /* The last thread left: the process becomes a zombie for its parent to reap. */
 static void proc_become_zombie(struct proc *p)
 {
+	if (debug_wants(KVMBOX_EV_EXIT)) /* the debugger reports it (W or X), for the first one before the VM ends */
+		debug_stop(current_frame(), KVMBOX_EV_EXIT, 0, 0, 0, (uint64_t)p->exit_status);
 	if (!p->parent) {
 		/* The first process is the VM: its end is the VM's end, as the shell reports it. */
 		int sig = p->exit_status & 0x7f;
-		if (debug_wants(KVMBOX_EV_EXIT)) /* the debugger reports it (W or X) before the VM ends */
-			debug_stop(current_frame(), KVMBOX_EV_EXIT, 0, 0, 0, (uint64_t)p->exit_status);
 		platform_exit(sig ? 128 + sig : (p->exit_status >> 8) & 0xff);
 	}
 	fs_exit(p);

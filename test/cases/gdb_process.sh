@@ -8,19 +8,23 @@
 # failing -ex; a failing line of a -x file would end the session).
 gdb_args() {
 	local line
-	GDB_ARGS=(-batch -nx -ex 'set pagination off' -ex 'set sysroot /' -ex "set debug remote ${GDB_DEBUG:-0}")
+	# remotetimeout: the stub answers once the guest has booted to the program's first
+	# instruction; on a loaded host that can take longer than gdb's 2 s, and gdb then resends
+	# qSupported and takes the second answer for its next packet's ("vMustReplyEmpty").
+	GDB_ARGS=(-batch -nx -ex 'set pagination off' -ex 'set sysroot /' -ex "set debug remote ${GDB_DEBUG:-0}"
+		-ex 'set remotetimeout 60')
 	while IFS= read -r line; do GDB_ARGS+=(-ex "$line"); done <"$1"
 }
 
 # gdb_kvm SCRIPT PROG: the kvmbox session (gdb -> $W/kg.out, kvmbox -> $W/k.{out,err,rc}).
 gdb_kvm() {
 	local sock=$W/gdb.sock i
-	(timeout -k 5 "$LIMIT" "$KVMBOX" run --gdb "unix:$sock" "./$2" >"$W/k.out" 2>"$W/k.err"
+	(timeout -k 5 "$LIMIT" "$KVMBOX" run --gdb "unix:$sock" "./$2" ${GDB_PROG_ARGS:-} >"$W/k.out" 2>"$W/k.err"
 		echo $? >"$W/k.rc") &
 	local kpid=$!
 	for i in $(seq 300); do [ -S "$sock" ] && break; sleep 0.1; done
 	gdb_args "$1"
-	timeout -k 5 "$LIMIT" gdb "${GDB_ARGS[@]:0:8}" -ex "target remote $sock" "${GDB_ARGS[@]:8}" "./$2" \
+	timeout -k 5 "$LIMIT" gdb "${GDB_ARGS[@]:0:10}" -ex "target remote $sock" "${GDB_ARGS[@]:10}" "./$2" \
 		>"$W/kg.out" 2>&1
 	wait "$kpid"
 	sed -i 's#[^ ]*test/e2e/progs/##g' "$W/kg.out"
@@ -29,8 +33,8 @@ gdb_kvm() {
 # gdb_native SCRIPT PROG: the same under gdbserver (stdio pipe) -> $W/ng.out.
 gdb_native() {
 	gdb_args "$1"
-	(cd "$W/n" && timeout -k 5 "$LIMIT" gdb "${GDB_ARGS[@]:0:8}" -ex "target remote | exec gdbserver - ./$2" \
-		"${GDB_ARGS[@]:8}" "./$2" >"$W/ng.out" 2>&1)
+	(cd "$W/n" && timeout -k 5 "$LIMIT" gdb "${GDB_ARGS[@]:0:10}" -ex "target remote | exec gdbserver - ./$2 ${GDB_PROG_ARGS:-}" \
+		"${GDB_ARGS[@]:10}" "./$2" >"$W/ng.out" 2>&1)
 	sed -i 's#[^ ]*test/e2e/progs/##g' "$W/ng.out"
 }
 
@@ -66,9 +70,11 @@ need_gdb() {
 	command -v gdbserver >/dev/null || skip "no gdbserver on this host (apt-get install gdbserver)"
 }
 
-# case_gdb LIBC PROG SCENARIO: the script is gdb_script_SCENARIO, the checks gdb_check_SCENARIO.
+# case_gdb LIBC PROG SCENARIO [ARG]: the script is gdb_script_SCENARIO, the checks gdb_check_SCENARIO;
+# ARG is the program's argument.
 case_gdb() {
 	local l=$1 p=$2 s=$3
+	GDB_PROG_ARGS=${4:-}
 	need_gdb
 	prepare "$l" "$p"
 	"gdb_script_$s" >"$W/script.gdb"
@@ -186,6 +192,62 @@ gdb_check_fork() {
 	gdb_same 'Breakpoint 1,|exited'
 }
 
+# ---- fork events: catch fork; follow-fork-mode child stops at a breakpoint in the child ----
+gdb_script_catchfork() { printf '%s\n' 'catch fork' continue continue; }
+gdb_check_catchfork() {
+	gdb_has 'Catchpoint 1 (forked process 2)'
+	gdb_has '[Detaching after fork from child process 2]'
+	gdb_has 'exited normally'
+	grep -qF 'child exited 5, parent hits 1' "$W/k.out" || problem "the child did not run on" "$(excerpt "$W/k.out")"
+	gdb_same '^(Catchpoint 1 \(|\[Inferior)'
+}
+gdb_script_followchild() { printf '%s\n' 'set follow-fork-mode child' 'break hit' continue bt continue; }
+gdb_check_followchild() {
+	gdb_has '[Attaching after Thread 1.1 fork to child Thread 2.2]'
+	gdb_has '[Inferior 1 (process 1) detached]'
+	gdb_has 'Thread 2.1 hit Breakpoint 1, hit () at dbg_fork.c:14'
+	gdb_has 'in main () at dbg_fork.c:21'
+	gdb_has '[Inferior 2 (process 2) exited with code 05]'
+	expect_rc 0 # the parent ran on, undebugged
+	grep -qF 'child exited 5, parent hits 1' "$W/k.out" || problem "the parent did not run on" "$(excerpt "$W/k.out")"
+	gdb_same '^(\[Attaching|\[Inferior|Thread T hit|#)'
+}
+
+# ---- exec events: catch exec (gdb reads the new program through vFile), a breakpoint after it ----
+gdb_script_catchexec() {
+	printf '%s\n' 'set sysroot target:' 'catch exec' 'break reached' continue 'info proc' continue continue
+}
+gdb_check_catchexec() {
+	gdb_has 'process 1 is executing new program: /work/dbg_exec'
+	gdb_has "Catchpoint 1 (exec'd /work/dbg_exec)"
+	gdb_has "cmdline = './dbg_exec done'"
+	gdb_has 'Breakpoint 2, reached () at dbg_exec.c:15'
+	gdb_has 'exited with code 07'
+	expect_rc 7
+	grep -qF 'done after exec' "$W/k.out" || problem "the new program's output is missing"
+	gdb_same '^(Breakpoint 2,|\[Inferior|cmdline)'
+}
+
+# ---- vfork: catch vfork (the parent waits for vforkdone); follow the child through its exec ----
+gdb_script_catchvfork() { printf '%s\n' 'catch vfork' continue continue; }
+gdb_check_catchvfork() {
+	gdb_has 'Catchpoint 1 (vforked process 2)'
+	gdb_has 'exited with code 03'
+	expect_rc 3
+	grep -qF 'vfork child exited 7' "$W/k.out" || problem "the vfork child did not run on"
+	gdb_same '^(Catchpoint 1 \(|\[Inferior)'
+}
+gdb_script_vforkchild() { printf '%s\n' 'set sysroot target:' 'set follow-fork-mode child' 'break reached' continue bt continue; }
+gdb_check_vforkchild() {
+	gdb_has '[Detaching vfork parent process 1 after child exec]'
+	gdb_has 'process 2 is executing new program: /work/dbg_exec'
+	gdb_has 'Thread 2.1 hit Breakpoint 1, reached () at dbg_exec.c:15'
+	gdb_has '[Inferior 2 (process 2) exited with code 07]'
+	expect_rc 3
+	grep -qF 'vfork child exited 7' "$W/k.out" || problem "the parent did not run on"
+	gdb_same '^(\[Attaching|\[Detaching vfork|\[Inferior|Thread T hit)'
+}
+
 # ---- the program's own int3 and a handled signal, passed on ----
 gdb_script_sigs() { printf '%s\n' continue 'signal SIGTRAP' continue; }
 gdb_check_sigs() {
@@ -280,6 +342,11 @@ for l in $LIBCS; do
 	add e2e/$l/gdb-threads kvm case_gdb $l dbg_threads threads
 	add e2e/$l/gdb-steps kvm case_gdb $l dbg_steps steps
 	add e2e/$l/gdb-fork kvm case_gdb $l dbg_fork fork
+	add e2e/$l/gdb-catch-fork kvm case_gdb $l dbg_fork catchfork
+	add e2e/$l/gdb-follow-child kvm case_gdb $l dbg_fork followchild
+	add e2e/$l/gdb-catch-exec kvm case_gdb $l dbg_exec catchexec exec
+	add e2e/$l/gdb-catch-vfork kvm case_gdb $l dbg_exec catchvfork vfork
+	add e2e/$l/gdb-vfork-child kvm case_gdb $l dbg_exec vforkchild vfork
 	add e2e/$l/gdb-sigs kvm case_gdb $l dbg_sigs sigs
 	for s in rwatch awatch hbreak; do add e2e/$l/gdb-$s kvm case_gdb $l dbg_rwatch $s; done
 done

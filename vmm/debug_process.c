@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 #include "debug_process.h"
+#include "gdb_regs.h"
 #include "gdb_target.h"
 #include "guest_mem.h"
 #include "kvm.h"
@@ -329,45 +330,12 @@ static int dp_thread_alive(void *ctx, struct gdb_tid tid)
 	return r;
 }
 
-static void fpu_from_kvm(const struct kvm_fpu *f, uint8_t *fx)
-{
-	memset(fx, 0, 512);
-	memcpy(fx + 0, &f->fcw, 2);
-	memcpy(fx + 2, &f->fsw, 2);
-	fx[4] = f->ftwx;
-	memcpy(fx + 6, &f->last_opcode, 2);
-	memcpy(fx + 8, &f->last_ip, 8);
-	memcpy(fx + 16, &f->last_dp, 8);
-	memcpy(fx + 24, &f->mxcsr, 4);
-	uint32_t mask = 0xffff;
-	memcpy(fx + 28, &mask, 4);
-	for (int i = 0; i < 8; i++)
-		memcpy(fx + 32 + 16 * i, f->fpr[i], 16);
-	memcpy(fx + 160, f->xmm, 256);
-}
-
-static void fpu_to_kvm(const uint8_t *fx, struct kvm_fpu *f)
-{
-	memset(f, 0, sizeof(*f));
-	memcpy(&f->fcw, fx + 0, 2);
-	memcpy(&f->fsw, fx + 2, 2);
-	f->ftwx = fx[4];
-	memcpy(&f->last_opcode, fx + 6, 2);
-	memcpy(&f->last_ip, fx + 8, 8);
-	memcpy(&f->last_dp, fx + 16, 8);
-	memcpy(&f->mxcsr, fx + 24, 4);
-	for (int i = 0; i < 8; i++)
-		memcpy(f->fpr[i], fx + 32 + 16 * i, 16);
-	memcpy(f->xmm, fx + 160, 256);
-}
-
 static void user_to_gdb(const struct kvmbox_user_regs *u, struct gdb_regs *r)
 {
-	r->rax = u->rax, r->rbx = u->rbx, r->rcx = u->rcx, r->rdx = u->rdx;
-	r->rsi = u->rsi, r->rdi = u->rdi, r->rbp = u->rbp, r->rsp = u->rsp;
-	r->r8 = u->r8, r->r9 = u->r9, r->r10 = u->r10, r->r11 = u->r11;
-	r->r12 = u->r12, r->r13 = u->r13, r->r14 = u->r14, r->r15 = u->r15;
-	r->rip = u->rip, r->eflags = u->rflags;
+#define COPY(n) r->n = u->n;
+	GDB_GPRS(COPY)
+#undef COPY
+	r->eflags = u->rflags;
 	r->cs = u->cs, r->ss = u->ss, r->ds = r->es = r->fs = r->gs = 0;
 	r->fs_base = u->fs_base, r->gs_base = u->gs_base;
 	r->orig_rax = u->orig_rax;
@@ -376,11 +344,10 @@ static void user_to_gdb(const struct kvmbox_user_regs *u, struct gdb_regs *r)
 static void gdb_to_user(const struct gdb_regs *r, struct kvmbox_user_regs *u)
 {
 	memset(u, 0, sizeof(*u));
-	u->rax = r->rax, u->rbx = r->rbx, u->rcx = r->rcx, u->rdx = r->rdx;
-	u->rsi = r->rsi, u->rdi = r->rdi, u->rbp = r->rbp, u->rsp = r->rsp;
-	u->r8 = r->r8, u->r9 = r->r9, u->r10 = r->r10, u->r11 = r->r11;
-	u->r12 = r->r12, u->r13 = r->r13, u->r14 = r->r14, u->r15 = r->r15;
-	u->rip = r->rip, u->rflags = r->eflags;
+#define COPY(n) u->n = r->n;
+	GDB_GPRS(COPY)
+#undef COPY
+	u->rflags = r->eflags;
 	u->cs = r->cs, u->ss = r->ss;
 	u->fs_base = r->fs_base, u->gs_base = r->gs_base;
 	u->orig_rax = r->orig_rax;
@@ -407,7 +374,7 @@ static int dp_get_regs(void *ctx, struct gdb_tid tid, struct gdb_regs *r)
 			memcpy(&u, f, KVMBOX_TRAP_FRAME_WORDS * 8);
 			u.fs_base = dp.last.fs_base, u.gs_base = dp.last.gs_base;
 			user_to_gdb(&u, r);
-			fpu_from_kvm(&fpu, r->fxsave);
+			gdb_fxsave_from_kvm(&fpu, r->fxsave);
 		}
 	} else {
 		int64_t n = issue_locked(KVMBOX_CMD_GET_REGS, (uint32_t)tid.pid, (uint32_t)tid.tid, 0, 0, 0, 0);
@@ -432,7 +399,7 @@ static int dp_set_regs(void *ctx, struct gdb_tid tid, const struct gdb_regs *r)
 		rc = (int)issue_locked(KVMBOX_CMD_SET_REGS, (uint32_t)tid.pid, (uint32_t)tid.tid, 0, 0, 0, 0);
 		if (!rc && is_stopped_thread(tid)) {
 			struct kvm_fpu fpu;
-			fpu_to_kvm(r->fxsave, &fpu);
+			gdb_fxsave_to_kvm(r->fxsave, &fpu);
 			if (__vcpu_ioctl(dp.vcpu, KVM_SET_FPU, &fpu) < 0)
 				rc = -EIO;
 			dp.last.fs_base = r->fs_base, dp.last.gs_base = r->gs_base;

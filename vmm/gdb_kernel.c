@@ -17,6 +17,7 @@
  * their state only while all of them are parked.
  */
 #include "gdb_kernel.h"
+#include "gdb_regs.h"
 #include "guest_mem.h"
 #include <boot.h>
 #include <regs.h>
@@ -107,6 +108,19 @@ static void kick_all(void)
 			continue;
 		__atomic_store_n(&c->vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		pthread_kill(c->thread, SIGUSR2);
+	}
+}
+
+/* vCPU c stopped with st: record it, and stop the others if it is the first (lock held). */
+static void record_stop(struct kvcpu *c, const struct gdb_stop *st)
+{
+	c->stop = *st;
+	c->have_stop = true;
+	c->action = GDB_RESUME_STOPPED;
+	if (!gk.stop_all) {
+		gk.stop_all = true;
+		kick_all();
+		notify();
 	}
 }
 
@@ -272,14 +286,7 @@ bool gdb_kernel_debug_exit(struct vcpu *vcpu)
 			if (gk.dr[i].used && gk.dr[i].addr == d->pc && gk.dr[i].type == GDB_BP_SW)
 				st.reason = GDB_STOP_REASON_SWBREAK;
 	}
-	c->stop = st;
-	c->have_stop = true;
-	c->action = GDB_RESUME_STOPPED;
-	if (!gk.stop_all) {
-		gk.stop_all = true;
-		kick_all();
-		notify();
-	}
+	record_stop(c, &st);
 	pthread_mutex_unlock(&gk.lock);
 	return true;
 }
@@ -349,15 +356,8 @@ bool gdb_kernel_pv_stop(struct vcpu *vcpu, struct kvmbox_hc_stop *a)
 		f->rip--;  /* gdb wants rip on the breakpoint (swbreak) */
 		st.reason = GDB_STOP_REASON_SWBREAK;
 	}
-	c->stop = st;
-	c->have_stop = true;
-	c->action = GDB_RESUME_STOPPED;
 	c->pv_frame = f;
-	if (!gk.stop_all) {
-		gk.stop_all = true;
-		kick_all();
-		notify();
-	}
+	record_stop(c, &st);
 	c->parked = true;
 	pthread_cond_broadcast(&gk.cond);
 	while (gk.stop_all && !gk.exited)
@@ -405,11 +405,9 @@ static int k_thread_alive(void *ctx, struct gdb_tid t)
 
 static void frame_to_kvm(const struct kvmbox_user_regs *f, struct kvm_regs *kr, struct kvm_sregs *ks)
 {
-	kr->rax = f->rax; kr->rbx = f->rbx; kr->rcx = f->rcx; kr->rdx = f->rdx;
-	kr->rsi = f->rsi; kr->rdi = f->rdi; kr->rbp = f->rbp; kr->rsp = f->rsp;
-	kr->r8 = f->r8; kr->r9 = f->r9; kr->r10 = f->r10; kr->r11 = f->r11;
-	kr->r12 = f->r12; kr->r13 = f->r13; kr->r14 = f->r14; kr->r15 = f->r15;
-	kr->rip = f->rip;
+#define COPY(n) kr->n = f->n;
+	GDB_GPRS(COPY)
+#undef COPY
 	kr->rflags = f->rflags;
 	ks->cs.selector = (uint16_t)f->cs;
 	ks->ss.selector = (uint16_t)f->ss;
@@ -417,12 +415,21 @@ static void frame_to_kvm(const struct kvmbox_user_regs *f, struct kvm_regs *kr, 
 
 static void kvm_to_frame(const struct kvm_regs *kr, struct kvmbox_user_regs *f)
 {
-	f->rax = kr->rax; f->rbx = kr->rbx; f->rcx = kr->rcx; f->rdx = kr->rdx;
-	f->rsi = kr->rsi; f->rdi = kr->rdi; f->rbp = kr->rbp; f->rsp = kr->rsp;
-	f->r8 = kr->r8; f->r9 = kr->r9; f->r10 = kr->r10; f->r11 = kr->r11;
-	f->r12 = kr->r12; f->r13 = kr->r13; f->r14 = kr->r14; f->r15 = kr->r15;
-	f->rip = kr->rip;
+#define COPY(n) f->n = kr->n;
+	GDB_GPRS(COPY)
+#undef COPY
 	f->rflags = kr->rflags;
+}
+
+/* The parked vCPU's state as KVM has it: 0 or -errno. */
+static int k_fetch(struct kvcpu *c, struct kvm_regs *kr, struct kvm_sregs *ks, struct kvm_fpu *fpu)
+{
+	if (!c)
+		return -ESRCH;
+	if (__vcpu_ioctl(c->vcpu, KVM_GET_REGS, kr) < 0 || __vcpu_ioctl(c->vcpu, KVM_GET_SREGS, ks) < 0 ||
+	    __vcpu_ioctl(c->vcpu, KVM_GET_FPU, fpu) < 0)
+		return -errno;
+	return 0;
 }
 
 static int k_get_regs(void *ctx, struct gdb_tid t, struct gdb_regs *r)
@@ -431,37 +438,22 @@ static int k_get_regs(void *ctx, struct gdb_tid t, struct gdb_regs *r)
 	struct kvm_regs kr;
 	struct kvm_sregs ks;
 	struct kvm_fpu fpu;
-	if (!c)
-		return -ESRCH;
-	if (__vcpu_ioctl(c->vcpu, KVM_GET_REGS, &kr) < 0 || __vcpu_ioctl(c->vcpu, KVM_GET_SREGS, &ks) < 0 ||
-	    __vcpu_ioctl(c->vcpu, KVM_GET_FPU, &fpu) < 0)
-		return -errno;
+	int rc = k_fetch(c, &kr, &ks, &fpu);
+	if (rc < 0)
+		return rc;
 	if (c->pv_frame)
 		frame_to_kvm(c->pv_frame, &kr, &ks);
 	memset(r, 0, sizeof(*r));
-	r->rax = kr.rax; r->rbx = kr.rbx; r->rcx = kr.rcx; r->rdx = kr.rdx;
-	r->rsi = kr.rsi; r->rdi = kr.rdi; r->rbp = kr.rbp; r->rsp = kr.rsp;
-	r->r8 = kr.r8; r->r9 = kr.r9; r->r10 = kr.r10; r->r11 = kr.r11;
-	r->r12 = kr.r12; r->r13 = kr.r13; r->r14 = kr.r14; r->r15 = kr.r15;
-	r->rip = kr.rip;
+#define COPY(n) r->n = kr.n;
+	GDB_GPRS(COPY)
+#undef COPY
 	r->eflags = kr.rflags;
 	r->cs = ks.cs.selector; r->ss = ks.ss.selector; r->ds = ks.ds.selector;
 	r->es = ks.es.selector; r->fs = ks.fs.selector; r->gs = ks.gs.selector;
 	r->fs_base = ks.fs.base;
 	r->gs_base = ks.gs.base;
 	r->orig_rax = (uint64_t)-1;
-	/* struct kvm_fpu is FXSAVE's content in separate fields (arch/x86/kvm/x86.c). */
-	uint8_t *fx = r->fxsave;
-	memcpy(fx + 0, &fpu.fcw, 2);
-	memcpy(fx + 2, &fpu.fsw, 2);
-	fx[4] = fpu.ftwx;
-	memcpy(fx + 6, &fpu.last_opcode, 2);
-	memcpy(fx + 8, &fpu.last_ip, 8);
-	memcpy(fx + 16, &fpu.last_dp, 8);
-	memcpy(fx + 24, &fpu.mxcsr, 4);
-	for (int i = 0; i < 8; i++)
-		memcpy(fx + 32 + 16 * i, fpu.fpr[i], 16);
-	memcpy(fx + 160, fpu.xmm, 256);
+	gdb_fxsave_from_kvm(&fpu, r->fxsave);
 	return 0;
 }
 
@@ -471,32 +463,18 @@ static int k_set_regs(void *ctx, struct gdb_tid t, const struct gdb_regs *r)
 	struct kvm_regs kr;
 	struct kvm_sregs ks;
 	struct kvm_fpu fpu;
-	if (!c)
-		return -ESRCH;
-	if (__vcpu_ioctl(c->vcpu, KVM_GET_REGS, &kr) < 0 || __vcpu_ioctl(c->vcpu, KVM_GET_SREGS, &ks) < 0 ||
-	    __vcpu_ioctl(c->vcpu, KVM_GET_FPU, &fpu) < 0)
-		return -errno;
-	kr.rax = r->rax; kr.rbx = r->rbx; kr.rcx = r->rcx; kr.rdx = r->rdx;
-	kr.rsi = r->rsi; kr.rdi = r->rdi; kr.rbp = r->rbp; kr.rsp = r->rsp;
-	kr.r8 = r->r8; kr.r9 = r->r9; kr.r10 = r->r10; kr.r11 = r->r11;
-	kr.r12 = r->r12; kr.r13 = r->r13; kr.r14 = r->r14; kr.r15 = r->r15;
-	kr.rip = r->rip;
+	int rc = k_fetch(c, &kr, &ks, &fpu);
+	if (rc < 0)
+		return rc;
+#define COPY(n) kr.n = r->n;
+	GDB_GPRS(COPY)
+#undef COPY
 	kr.rflags = (r->eflags & 0xffffffffull) | 2;  /* bit 1 always reads 1 */
 	/* Selectors stay as they are (changing one would need its descriptor);
 	   the bases are plain values. */
 	ks.fs.base = r->fs_base;
 	ks.gs.base = r->gs_base;
-	const uint8_t *fx = r->fxsave;
-	memcpy(&fpu.fcw, fx + 0, 2);
-	memcpy(&fpu.fsw, fx + 2, 2);
-	fpu.ftwx = fx[4];
-	memcpy(&fpu.last_opcode, fx + 6, 2);
-	memcpy(&fpu.last_ip, fx + 8, 8);
-	memcpy(&fpu.last_dp, fx + 16, 8);
-	memcpy(&fpu.mxcsr, fx + 24, 4);
-	for (int i = 0; i < 8; i++)
-		memcpy(fpu.fpr[i], fx + 32 + 16 * i, 16);
-	memcpy(fpu.xmm, fx + 160, 256);
+	gdb_fxsave_to_kvm(r->fxsave, &fpu);
 	if (c->pv_frame) {  /* the trapped frame is what resumes */
 		kvm_to_frame(&kr, c->pv_frame);
 		if (__vcpu_ioctl(c->vcpu, KVM_GET_REGS, &kr) < 0)

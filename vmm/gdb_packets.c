@@ -257,52 +257,31 @@ enum gdb_action gdb_stop_reply(struct gdb_session *s, const struct gdb_stop *st,
 	printf_(r, "T%02xthread:", gdb_signal_from_linux(st->signo));
 	put_tid(s, r, st->tid);
 	puts_(r, ";");
-	switch (st->reason) {
-	case GDB_STOP_REASON_NONE:
-		break;
-	case GDB_STOP_REASON_SWBREAK:
-		if (s->swbreak)
-			puts_(r, "swbreak:;");
-		break;
-	case GDB_STOP_REASON_HWBREAK:
-		if (s->hwbreak)
-			puts_(r, "hwbreak:;");
-		break;
-	case GDB_STOP_REASON_WATCH:
-		printf_(r, "watch:%llx;", (unsigned long long)st->addr);
-		break;
-	case GDB_STOP_REASON_RWATCH:
-		printf_(r, "rwatch:%llx;", (unsigned long long)st->addr);
-		break;
-	case GDB_STOP_REASON_AWATCH:
-		printf_(r, "awatch:%llx;", (unsigned long long)st->addr);
-		break;
-	case GDB_STOP_REASON_SYSCALL_ENTRY:
-		printf_(r, "syscall_entry:%llx;", (unsigned long long)st->value);
-		break;
-	case GDB_STOP_REASON_SYSCALL_RETURN:
-		printf_(r, "syscall_return:%llx;", (unsigned long long)st->value);
-		break;
-	case GDB_STOP_REASON_FORK:
-	case GDB_STOP_REASON_VFORK:
-		if ((st->reason == GDB_STOP_REASON_FORK && s->fork_events) ||
-		    (st->reason == GDB_STOP_REASON_VFORK && s->vfork_events)) {
-			puts_(r, st->reason == GDB_STOP_REASON_FORK ? "fork:" : "vfork:");
-			put_tid(s, r, st->child);
-			puts_(r, ";");
+	/* The reason fields (E.3): its name, whether gdb asked for it, what follows the colon. */
+	enum { NOTHING, ADDR, VALUE, CHILD, PATH };
+	const struct { const char *name; bool wanted; int arg; } why[] = {
+		[GDB_STOP_REASON_NONE]           = { NULL, false, NOTHING },
+		[GDB_STOP_REASON_SWBREAK]        = { "swbreak", s->swbreak, NOTHING },
+		[GDB_STOP_REASON_HWBREAK]        = { "hwbreak", s->hwbreak, NOTHING },
+		[GDB_STOP_REASON_WATCH]          = { "watch", true, ADDR },
+		[GDB_STOP_REASON_RWATCH]         = { "rwatch", true, ADDR },
+		[GDB_STOP_REASON_AWATCH]         = { "awatch", true, ADDR },
+		[GDB_STOP_REASON_SYSCALL_ENTRY]  = { "syscall_entry", true, VALUE },
+		[GDB_STOP_REASON_SYSCALL_RETURN] = { "syscall_return", true, VALUE },
+		[GDB_STOP_REASON_FORK]           = { "fork", s->fork_events, CHILD },
+		[GDB_STOP_REASON_VFORK]          = { "vfork", s->vfork_events, CHILD },
+		[GDB_STOP_REASON_VFORKDONE]      = { "vforkdone", s->vfork_events, NOTHING },
+		[GDB_STOP_REASON_EXEC]           = { "exec", s->exec_events, PATH },
+	};
+	if ((size_t)st->reason < sizeof(why) / sizeof(why[0]) && why[st->reason].wanted) {
+		printf_(r, "%s:", why[st->reason].name);
+		switch (why[st->reason].arg) {
+		case ADDR: printf_(r, "%llx", (unsigned long long)st->addr); break;
+		case VALUE: printf_(r, "%llx", (unsigned long long)st->value); break;
+		case CHILD: put_tid(s, r, st->child); break;
+		case PATH: put_hex(r, st->path, strnlen(st->path, sizeof(st->path))); break;
 		}
-		break;
-	case GDB_STOP_REASON_VFORKDONE:
-		if (s->vfork_events)
-			puts_(r, "vforkdone:;");
-		break;
-	case GDB_STOP_REASON_EXEC:
-		if (s->exec_events) {
-			puts_(r, "exec:");
-			put_hex(r, st->path, strnlen(st->path, sizeof(st->path)));
-			puts_(r, ";");
-		}
-		break;
+		puts_(r, ";");
 	}
 	return GDB_SEND_REPLY;
 }
@@ -323,14 +302,18 @@ static enum gdb_action why_stopped(struct gdb_session *s, struct gdb_reply *r)
 
 static bool current(struct gdb_session *s, struct gdb_tid *t) { return resolve(s, s->g_thread, t); }
 
+/* The current thread (Hg) and its registers: 0 or -errno. */
+static int current_regs(struct gdb_session *s, struct gdb_tid *t, struct gdb_regs *regs)
+{
+	return current(s, t) ? s->t->ops->get_regs(s->t->ctx, *t, regs) : -ESRCH;
+}
+
 static enum gdb_action read_regs(struct gdb_session *s, struct gdb_reply *r)
 {
 	struct gdb_tid t;
 	struct gdb_regs regs;
 	uint8_t wire[GDB_REGS_BYTES];
-	if (!current(s, &t))
-		return error(r, ESRCH);
-	int rc = s->t->ops->get_regs(s->t->ctx, t, &regs);
+	int rc = current_regs(s, &t, &regs);
 	if (rc < 0)
 		return error(r, -rc);
 	gdb_regs_to_wire(&regs, wire);
@@ -345,9 +328,7 @@ static enum gdb_action write_regs(struct gdb_session *s, const char *hex, size_t
 	uint8_t wire[GDB_REGS_BYTES];
 	if (len != 2 * sizeof(wire) || !decode_hex(hex, len, wire))
 		return error(r, EINVAL);
-	if (!current(s, &t))
-		return error(r, ESRCH);
-	int rc = s->t->ops->get_regs(s->t->ctx, t, &regs);  /* keeps what the image does not carry */
+	int rc = current_regs(s, &t, &regs);  /* keeps what the image does not carry */
 	if (rc < 0)
 		return error(r, -rc);
 	gdb_regs_from_wire(&regs, wire);
@@ -368,9 +349,7 @@ static enum gdb_action one_reg(struct gdb_session *s, const char *p, bool write,
 		return error(r, EINVAL);
 	if (write && (strlen(p) != 2 * size))
 		return error(r, EINVAL);
-	if (!current(s, &t))
-		return error(r, ESRCH);
-	int rc = s->t->ops->get_regs(s->t->ctx, t, &regs);
+	int rc = current_regs(s, &t, &regs);
 	if (rc < 0)
 		return error(r, -rc);
 	gdb_regs_to_wire(&regs, wire);

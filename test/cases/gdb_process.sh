@@ -65,6 +65,10 @@ gdb_same() { # [ERE [sort]]: the normalized sessions (the lines matching ERE, ma
 			"$(diff -u "$W/ng.norm" "$W/kg.norm" | tail -n +3 | head -30 | cut -c1-200 | sed 's/^/      /')"
 }
 
+prog_said() { # fixed-string why: the program's output (in the microVM) shows it
+	grep -qF -- "$1" "$W/k.out" || problem "$2" "    the program said:" "$(excerpt "$W/k.out")"
+}
+
 need_gdb() {
 	command -v gdb >/dev/null || skip "no gdb on this host (apt-get install gdb)"
 	command -v gdbserver >/dev/null || skip "no gdbserver on this host (apt-get install gdbserver)"
@@ -101,7 +105,7 @@ gdb_check_basic() {
 	gdb_has '$3 = 10'
 	gdb_has 'exited with code 024' # v * 2 = 20, as set
 	expect_rc 20
-	grep -qF 'basic done' "$W/k.out" || problem "the program's output is missing"
+	prog_said 'basic done' "the program's output is missing"
 	gdb_same
 }
 
@@ -178,7 +182,7 @@ gdb_check_steps() {
 	gdb_has 'STEPS 12'
 	gdb_has 'BACK_IN_MAIN 1'
 	gdb_has 'exited normally'
-	grep -qF 'steps done 3' "$W/k.out" || problem "the program's output is not 'steps done 3'"
+	prog_said 'steps done 3' "the program's output is not 'steps done 3'"
 	gdb_has 'STEPS 12' "$W/ng.out" # gdbserver counts the same sequence the same way
 	gdb_same '^STEPS|^BACK|exited'
 }
@@ -188,7 +192,7 @@ gdb_script_fork() { printf '%s\n' 'break hit' continue bt continue; }
 gdb_check_fork() {
 	gdb_count 1 'Breakpoint 1, hit ()'
 	gdb_has 'exited normally'
-	grep -qF 'child exited 5, parent hits 1' "$W/k.out" || problem "the child did not run on untouched" "$(excerpt "$W/k.out")"
+	prog_said 'child exited 5, parent hits 1' "the child did not run on untouched"
 	gdb_same 'Breakpoint 1,|exited'
 }
 
@@ -198,7 +202,7 @@ gdb_check_catchfork() {
 	gdb_has 'Catchpoint 1 (forked process 2)'
 	gdb_has '[Detaching after fork from child process 2]'
 	gdb_has 'exited normally'
-	grep -qF 'child exited 5, parent hits 1' "$W/k.out" || problem "the child did not run on" "$(excerpt "$W/k.out")"
+	prog_said 'child exited 5, parent hits 1' "the child did not run on"
 	gdb_same '^(Catchpoint 1 \(|\[Inferior)'
 }
 gdb_script_followchild() { printf '%s\n' 'set follow-fork-mode child' 'break hit' continue bt continue; }
@@ -209,7 +213,7 @@ gdb_check_followchild() {
 	gdb_has 'in main () at dbg_fork.c:21'
 	gdb_has '[Inferior 2 (process 2) exited with code 05]'
 	expect_rc 0 # the parent ran on, undebugged
-	grep -qF 'child exited 5, parent hits 1' "$W/k.out" || problem "the parent did not run on" "$(excerpt "$W/k.out")"
+	prog_said 'child exited 5, parent hits 1' "the parent did not run on"
 	gdb_same '^(\[Attaching|\[Inferior|Thread T hit|#)'
 }
 
@@ -224,7 +228,7 @@ gdb_check_catchexec() {
 	gdb_has 'Breakpoint 2, reached () at dbg_exec.c:15'
 	gdb_has 'exited with code 07'
 	expect_rc 7
-	grep -qF 'done after exec' "$W/k.out" || problem "the new program's output is missing"
+	prog_said 'done after exec' "the new program's output is missing"
 	gdb_same '^(Breakpoint 2,|\[Inferior|cmdline)'
 }
 
@@ -234,7 +238,7 @@ gdb_check_catchvfork() {
 	gdb_has 'Catchpoint 1 (vforked process 2)'
 	gdb_has 'exited with code 03'
 	expect_rc 3
-	grep -qF 'vfork child exited 7' "$W/k.out" || problem "the vfork child did not run on"
+	prog_said 'vfork child exited 7' "the vfork child did not run on"
 	gdb_same '^(Catchpoint 1 \(|\[Inferior)'
 }
 gdb_script_vforkchild() { printf '%s\n' 'set sysroot target:' 'set follow-fork-mode child' 'break reached' continue bt continue; }
@@ -244,7 +248,7 @@ gdb_check_vforkchild() {
 	gdb_has 'Thread 2.1 hit Breakpoint 1, reached () at dbg_exec.c:15'
 	gdb_has '[Inferior 2 (process 2) exited with code 07]'
 	expect_rc 3
-	grep -qF 'vfork child exited 7' "$W/k.out" || problem "the parent did not run on"
+	prog_said 'vfork child exited 7' "the parent did not run on"
 	gdb_same '^(\[Attaching|\[Detaching vfork|\[Inferior|Thread T hit)'
 }
 
@@ -333,7 +337,7 @@ gdb_check_detach() {
 	gdb_has 'Breakpoint 1, middle (x=x@entry=5)'
 	gdb_has '[Inferior 1 (process 1) detached]'
 	expect_rc 76
-	grep -qF 'basic done' "$W/k.out" || problem "the program did not run on after detach"
+	prog_said 'basic done' "the program did not run on after detach"
 }
 
 for l in $LIBCS; do

@@ -200,58 +200,45 @@ static void run_to_exit(void)
 	check(is(want), "the program's exit is reported with W");
 }
 
-/* "vFile:open:HEX(path),0,0" */
-static const char *vfile_open(const char *path)
-{
-	char pkt[600];
-	int n = snprintf(pkt, sizeof(pkt), "vFile:open:");
-	for (const char *c = path; *c; c++)
-		n += snprintf(pkt + n, sizeof(pkt) - (size_t)n, "%02x", (unsigned char)*c);
-	snprintf(pkt + n, sizeof(pkt) - (size_t)n, ",0,0");
-	return cmd(pkt);
-}
-
 static void scenario_vfile(void)
 {
-	stopped_at_start("initial stop");
-	cmd("vFile:setfs:0");
-	check(is("F0"), "vFile:setfs:0 -> F0");
-	vfile_open("/proc/1/maps");
-	check(is("F0"), "open /proc/1/maps -> fd 0");
-	cmd("vFile:pread:0,100,0");
-	check(!strncmp(reply, "F100;", 5), "pread of /proc/1/maps returns 0x100 bytes");
-	check(strstr(reply, "r-xp") && strstr(reply, "/work/"), "the maps text names the program's text mapping");
-	cmd("vFile:pread:0,100,100000");
-	check(is("F0;"), "pread past the end -> F0;");
-	cmd("vFile:fstat:0");
-	check(!strncmp(reply, "F40;", 4) && reply_len == 4 + 64, "fstat -> a 64-byte struct stat");
-	cmd("vFile:close:0");
-	check(is("F0"), "close -> F0");
-	vfile_open("/no/such/file");
-	check(is("F-1,2"), "open of a missing file -> ENOENT");
-	vfile_open("/proc/999/maps");
-	check(is("F-1,2"), "/proc of a missing process -> ENOENT");
-	cmd("vFile:open:2f70726f632f312f6d617073,1,0");
-	check(is("F-1,d"), "open for writing -> EACCES");
+	/* Exact replies, in order (the fd numbers are the stub's: the first free one). */
+	static const struct { const char *packet, *want, *what; } exact[] = {
+		{ "vFile:setfs:0", "F0", "setfs" },
+		{ "vFile:open:2f70726f632f312f6d617073,0,0", "F0", "open /proc/1/maps -> fd 0" },
+		{ "vFile:pread:0,100,100000", "F0;", "pread past the end -> F0;" },
+		{ "vFile:open:2f6e6f2f737563682f66696c65,0,0", "F-1,2", "open of a missing file -> ENOENT" },
+		{ "vFile:open:2f70726f632f3939392f6d617073,0,0", "F-1,2", "/proc of a missing process -> ENOENT" },
+		{ "vFile:open:2f70726f632f312f6d617073,1,0", "F-1,d", "open for writing -> EACCES" },
+		{ "vFile:pread:7,10,0", "F-1,9", "pread of a fd not open -> EBADF" },
+		{ "vFile:close:99", "F-1,9", "close of a bad fd -> EBADF" },
+		{ "vFile:unlink:2f", "", "vFile:unlink (a write) -> not supported" },
+	};
 	static const char *const bad[] = {
 		"vFile:open:zz,0,0", "vFile:open:2f,0", "vFile:open:,0,0", "vFile:open:2f00,0,0",
 		"vFile:pread:0,10", "vFile:pread:x,1,0", "vFile:fstat:", "vFile:close:",
 		"vFile:readlink:", "vFile:readlink:2", "vFile:setfs:-1",
 	};
+	stopped_at_start("initial stop");
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+		cmd(exact[i].packet);
+		check(is(exact[i].want), exact[i].what);
+	}
+	cmd("vFile:pread:0,100,0");
+	check(!strncmp(reply, "F100;", 5), "pread of /proc/1/maps returns 0x100 bytes");
+	check(strstr(reply, "r-xp") && strstr(reply, "/work/"), "the maps text names the program's text mapping");
+	cmd("vFile:fstat:0");
+	check(!strncmp(reply, "F40;", 4) && reply_len == 4 + 64, "fstat -> a 64-byte struct stat");
+	cmd("vFile:close:0");
+	check(is("F0"), "close -> F0");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		cmd(bad[i]);
 		char what[100];
+		cmd(bad[i]);
 		snprintf(what, sizeof(what), "malformed \"%s\" -> E reply", bad[i]);
 		check(is_error(), what);
 	}
-	cmd("vFile:pread:7,10,0");
-	check(is("F-1,9"), "pread of a closed fd -> EBADF");
-	cmd("vFile:close:99");
-	check(is("F-1,9"), "close of a bad fd -> EBADF");
-	cmd("vFile:unlink:2f");
-	check(is(""), "vFile:unlink (a write) -> not supported");
 	cmd("vFile:readlink:2f70726f632f312f657865");
-	check(!strncmp(reply, "F", 1) && strstr(reply, ";/work/"), "readlink /proc/1/exe -> the program's guest path");
+	check(reply[0] == 'F' && strstr(reply, ";/work/"), "readlink /proc/1/exe -> the program's guest path");
 	run_to_exit();
 }
 

@@ -60,7 +60,7 @@ bool debug_watch_step_done(struct trap_frame *tf, int *slot, uint64_t *addr);
 bool debug_watch_kernel_access(struct mm *mm, uint64_t va, const uint64_t *pte, bool write);
 /* fork: the child's copies of watched pages get their permissions back. */
 void debug_watch_fork(struct mm *parent, struct mm *child);
-/* exec: forget the watchpoints of address spaces no process has any more. */
-void debug_watch_forget(struct mm *keep);
+/* exec: forget the watchpoints of the exec'd address space and of those no process has any more. */
+void debug_watch_forget(struct mm *execed);
 extern unsigned debug_nr_watches;
 #endif

@@ -360,9 +360,10 @@ static void syscall_stop(struct trap_frame *tf, unsigned ev, uint64_t nr)
 
 void debug_syscall_entry(struct trap_frame *tf)
 {
-	current_thread()->dbg_syscall = (uint32_t)tf->orig_rax; /* execve's new frame has orig_rax -1 */
 	if (debug_wants(KVMBOX_EV_SYSCALL_ENTRY) && filtered(tf->orig_rax))
 		syscall_stop(tf, KVMBOX_EV_SYSCALL_ENTRY, tf->orig_rax);
+	/* For the exit: the number that runs (the debugger may have changed it); execve's new frame has orig_rax -1. */
+	current_thread()->dbg_syscall = (uint32_t)tf->orig_rax;
 }
 
 void debug_syscall_exit(struct trap_frame *tf)

@@ -137,15 +137,15 @@ int debug_watch_clear(struct proc *p, unsigned slot)
 	return 0;
 }
 
-void debug_watch_forget(struct mm *keep)
+void debug_watch_forget(struct mm *execed)
 {
-	/* After an exec the old address space is gone: its watchpoints with it. */
+	/* After an exec the old address space is gone (its struct mm may hold the new one): its watchpoints with it. */
 	for (unsigned i = 0; i < ARRAY_SIZE(watches); i++)
-		if (watches[i].mm && watches[i].mm != keep) {
+		if (watches[i].mm) {
 			bool live = false;
 			for (struct proc *q = all_procs; q; q = q->next_all)
 				live |= q->mm == watches[i].mm;
-			if (!live) {
+			if (!live || watches[i].mm == execed) {
 				watches[i].mm = NULL;
 				debug_nr_watches--;
 			}

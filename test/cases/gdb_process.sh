@@ -232,6 +232,17 @@ gdb_check_catchexec() {
 	gdb_same '^(Breakpoint 2,|\[Inferior|cmdline)'
 }
 
+# ---- a watchpoint set before an exec works in the new program (the old image's is forgotten) ----
+gdb_script_execwatch() { printf '%s\n' 'set sysroot target:' 'watch reached_count' continue continue continue; }
+gdb_check_execwatch() {
+	gdb_has 'process 1 is executing new program: /work/dbg_exec'
+	gdb_count 2 'Hardware watchpoint 1: reached_count'
+	gdb_has 'New value = 1'
+	gdb_has 'exited with code 07'
+	expect_rc 7
+	gdb_same '^(Hardware|Old|New|\[Inferior)'
+}
+
 # ---- vfork: catch vfork (the parent waits for vforkdone); follow the child through its exec ----
 gdb_script_catchvfork() { printf '%s\n' 'catch vfork' continue continue; }
 gdb_check_catchvfork() {
@@ -349,6 +360,7 @@ for l in $LIBCS; do
 	add e2e/$l/gdb-catch-fork kvm case_gdb $l dbg_fork catchfork
 	add e2e/$l/gdb-follow-child kvm case_gdb $l dbg_fork followchild
 	add e2e/$l/gdb-catch-exec kvm case_gdb $l dbg_exec catchexec exec
+	add e2e/$l/gdb-exec-watch kvm case_gdb $l dbg_exec execwatch exec
 	add e2e/$l/gdb-catch-vfork kvm case_gdb $l dbg_exec catchvfork vfork
 	add e2e/$l/gdb-vfork-child kvm case_gdb $l dbg_exec vforkchild vfork
 	add e2e/$l/gdb-sigs kvm case_gdb $l dbg_sigs sigs

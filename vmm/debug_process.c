@@ -806,6 +806,7 @@ static int dp_kill(void *ctx, int64_t pid)
 	if (one_of_several(pid) && pid != dp.last.pid) {
 		let_go_locked(pid);
 		rc = (int)issue_locked(KVMBOX_CMD_KILL, (uint32_t)pid, 0, 0, 0, 0, 0);
+		rc = rc < 0 ? rc : 1;
 	} else if (dp.hc) {
 		set_events(0);
 		dp.active = false;
@@ -835,7 +836,7 @@ static int dp_detach(void *ctx, int64_t pid)
 		/* The others stay stopped; the stopped thread, if it was this process's, runs on at the next resume. */
 		let_go_locked(pid);
 		pthread_mutex_unlock(&dp.mu);
-		return 0;
+		return 1;
 	}
 	detach_locked();
 	dp.active = false;

@@ -912,7 +912,6 @@ static enum gdb_action end_process(struct gdb_session *s, const char *p, bool ki
 {
 	int64_t pid = 0;
 	struct gdb_tid t;
-	bool one = *p;  /* D;PID / vKill;PID: that process only */
 	if (*p) {
 		if (!expect(&p, ';') || !parse_id(&p, &pid) || *p || pid <= 0)
 			return error(r, EINVAL);
@@ -923,8 +922,8 @@ static enum gdb_action end_process(struct gdb_session *s, const char *p, bool ki
 	if (rc < 0)
 		return error(r, -rc);
 	puts_(r, "OK");
-	/* One of several processes (D;PID after a fork): the others are still debugged. */
-	return one && refresh_threads(s) > 0 ? GDB_SEND_REPLY : GDB_SEND_AND_CLOSE;
+	/* 1: one of several processes (D;PID after a fork), the others are still debugged. */
+	return rc > 0 ? GDB_SEND_REPLY : GDB_SEND_AND_CLOSE;
 }
 
 enum gdb_action gdb_handle_packet(struct gdb_session *s, char *pkt, size_t len, struct gdb_reply *r)

@@ -188,12 +188,14 @@ struct gdb_target_ops {
 	void (*interrupt)(void *ctx);
 
 	/* k / vKill: kill the process (pid from the thread id; kernel mode: the VM).
-	   After it the stub sends the OK reply and closes the connection, unless
-	   other processes are still debugged (vKill;PID of one of several). */
+	   After it the stub sends the OK reply and closes the connection; a
+	   return of 1 (vKill;PID of one of several processes: the others are
+	   still debugged) keeps the session. */
 	int (*kill)(void *ctx, int64_t pid);
 	/* D: remove every breakpoint and watchpoint, stop reporting, let it run.
 	   D;PID of one of several processes (a fork child, or the parent when
-	   gdb follows the child) lets only that one go; the session goes on. */
+	   gdb follows the child) lets only that one go and returns 1: the
+	   session goes on. */
 	int (*detach)(void *ctx, int64_t pid);
 
 	/* The connection is over (after D, k, a W/X reply for the last process,

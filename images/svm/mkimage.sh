@@ -54,7 +54,7 @@ add_tool() { # name [dest-dir]: the host's NAME (symlinks resolved) at DEST/NAME
 # What test/run-tests.sh and test/bench use, as the host has them.
 TOOLS="bash timeout cat cmp diff tail head cut sed awk paste grep egrep cp mkdir mktemp rm mv
 	chmod ln find sort tr seq date id readelf cpio setpriv test stat env sleep uname dirname
-	basename ls true false wc uniq xargs tee touch od dd nproc printf expr numfmt"
+	basename ls true false wc uniq xargs tee touch od dd nproc printf expr numfmt bc"
 for t in $TOOLS; do add_tool "$t"; done
 ln -sf ../usr/bin/bash "$R/bin/bash"
 for f in build/kvmbox build/bench/kvm_floor build/bench/rss_at_exit build/bench/kvm_ioctl_names; do

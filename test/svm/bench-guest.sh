@@ -4,6 +4,7 @@
 # a page fault (test/svm/pagefault.c), both in wall time (TCG time, not
 # native time) and in guest CPL0 instructions (comparable across hosts).
 #   test/svm/bench-guest.sh [run-bench.sh ARGS]   (default: --no-trace --runs 20)
+# and last the console output benchmark (test/bench/console-bench.sh).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 export BUILD=${BUILD:-build}
@@ -48,4 +49,12 @@ else
 	echo "(not measured: $PF or $BENCHRUN missing)"
 	rc=1
 fi
+
+# Console output: native and kvmbox both run inside this guest, so their
+# ratio compares like with like (both under TCG) on a host whose guest CPL0
+# is native (the development host's figure is dominated by emulated CPL0).
+echo
+echo "## test/bench/console-bench.sh --runs 3 --mib 16 (inside the SVM guest)"
+echo
+bash test/bench/console-bench.sh --runs 3 --mib 16 || { echo "(console-bench.sh failed: status $?)"; rc=1; }
 exit $rc

@@ -9,8 +9,9 @@
 #   /init                 images/svm/init (busybox sh)
 #   /bin                  busybox-static and its applet links (mount, insmod, poweroff...)
 #   /usr/bin, /lib*       the host's own bash, coreutils, grep, sed, awk, diff,
-#                         readelf, cpio, setpriv... with their shared libraries,
-#                         so test/run-tests.sh runs unchanged, with the same tools
+#                         readelf, cpio, setpriv, gdb, gdbserver, script... with
+#                         their shared libraries (and gdb's Python library), so
+#                         test/run-tests.sh runs unchanged, with the same tools
 #   /lib/modules/KVER     kvm-amd.ko and what it depends on (modules.dep order
 #                         in /etc/kvmbox-modules)
 #   /kvmbox               test/run-tests.sh and build/ (kvmbox with its shared
@@ -56,6 +57,21 @@ TOOLS="bash timeout cat cmp diff tail head cut sed awk paste grep egrep cp mkdir
 	chmod ln find sort tr seq date id readelf cpio setpriv test stat env sleep uname dirname
 	basename ls true false wc uniq xargs tee touch od dd nproc printf expr numfmt bc"
 for t in $TOOLS; do add_tool "$t"; done
+# The real debugger for the gdb cases (and gdbserver for their native runs),
+# script(1) for the terminal cases. gdb embeds Python: the part of the
+# standard library it imports, without tests, GUIs and packaging (~20 MB).
+for t in gdb gdbserver script; do add_tool "$t"; done
+mkdir -p "$R/usr/share"
+cp -r /usr/share/gdb "$R/usr/share/"
+PYLIB=$(ldd "$(type -P gdb)" | grep -oE 'libpython3\.[0-9]+' | head -n 1 | sed 's/^lib//')
+if [ -n "$PYLIB" ] && [ -d "/usr/lib/$PYLIB" ]; then
+	mkdir -p "$R/usr/lib"
+	tar -C /usr/lib -cf - --exclude="$PYLIB/test" --exclude="$PYLIB/idlelib" --exclude="$PYLIB/tkinter" \
+		--exclude="$PYLIB/ensurepip" --exclude="$PYLIB/lib2to3" --exclude="$PYLIB/pydoc_data" \
+		--exclude="$PYLIB/config-3*" --exclude="$PYLIB/distutils" --exclude="$PYLIB/unittest" \
+		--exclude="$PYLIB/turtledemo" --exclude="$PYLIB/venv" --exclude="$PYLIB/site-packages" \
+		--exclude="$PYLIB/dist-packages" "$PYLIB" | tar -C "$R/usr/lib" -xf -
+fi
 ln -sf ../usr/bin/bash "$R/bin/bash"
 for f in build/kvmbox build/bench/kvm_floor build/bench/rss_at_exit build/bench/kvm_ioctl_names; do
 	[ -f "$BUILD/${f#build/}" ] && add_libs "$BUILD/${f#build/}"

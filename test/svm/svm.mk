@@ -8,7 +8,7 @@
 # Needs: qemu-system-x86, a Debian kernel with kvm-amd.ko (linux-image-amd64,
 # installed if there is none), busybox-static, cpio.
 
-SVM_DEB_PKGS := qemu-system-x86 busybox-static cpio binutils util-linux diffutils
+SVM_DEB_PKGS := qemu-system-x86 busybox-static cpio binutils util-linux diffutils gdb gdbserver bsdutils bc
 SVM_IMAGE    := $(BUILD)/svm/initramfs.cpio
 
 .PHONY: svm-deps svm-image test-svm bench-svm

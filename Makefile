@@ -80,4 +80,4 @@ run: deps all $(BUILD)/images/hello-musl
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/svm -prune -o -name '*.d' -type f -print 2>/dev/null)

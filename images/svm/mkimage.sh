@@ -72,6 +72,12 @@ if [ -n "$PYLIB" ] && [ -d "/usr/lib/$PYLIB" ]; then
 		--exclude="$PYLIB/turtledemo" --exclude="$PYLIB/venv" --exclude="$PYLIB/site-packages" \
 		--exclude="$PYLIB/dist-packages" "$PYLIB" | tar -C "$R/usr/lib" -xf -
 fi
+# gdb converts names to UTF-32 through iconv: glibc's gconv modules for the Unicode forms.
+GCONV=/usr/lib/$(uname -m)-linux-gnu/gconv
+if [ -d "$GCONV" ]; then
+	mkdir -p "$R$GCONV"
+	cp -r "$GCONV"/gconv-modules* "$GCONV"/UTF-*.so "$GCONV"/UNICODE.so "$R$GCONV/"
+fi
 ln -sf ../usr/bin/bash "$R/bin/bash"
 for f in build/kvmbox build/bench/kvm_floor build/bench/rss_at_exit build/bench/kvm_ioctl_names; do
 	[ -f "$BUILD/${f#build/}" ] && add_libs "$BUILD/${f#build/}"
@@ -109,7 +115,7 @@ done
 
 # ---- kvmbox, its guest kernel, the tests ----
 cp "$ROOT/test/run-tests.sh" "$R/kvmbox/test/"
-for d in cases bench e2e; do
+for d in cases bench e2e fuzz; do
 	[ -d "$ROOT/test/$d" ] && cp -r "$ROOT/test/$d" "$R/kvmbox/test/"
 done
 mkdir -p "$R/kvmbox/test/svm"

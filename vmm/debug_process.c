@@ -838,9 +838,11 @@ static int dp_detach(void *ctx, int64_t pid)
 		pthread_mutex_unlock(&dp.mu);
 		return 1;
 	}
-	detach_locked();
-	dp.active = false;
-	pthread_cond_broadcast(&dp.cv);
+	/*
+	 * The last one: the session ends, and dp_session_end lets the program
+	 * go once the OK went out (let go now, it could run to its exit and end
+	 * kvmbox before gdb had its answer).
+	 */
 	pthread_mutex_unlock(&dp.mu);
 	return 0;
 }

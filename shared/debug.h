@@ -144,13 +144,22 @@ KVMBOX_ASSERT_SIZE(struct kvmbox_trace_record, 80);
 
 #define KVMBOX_TRACE_RING_ENTRIES 32
 
+#define KVMBOX_ENABLED_SLOW   1ull  /* kvmbox_shared_page.enabled: syscalls take the slow path */
+#define KVMBOX_ENABLED_FRAMES 2ull  /* ... or at least save and restore every register */
+
 struct kvmbox_shared_page {
 	uint32_t magic;           /* guest sets at registration */
 	uint32_t cpu;
 	/*
-	 * Written by the VMM, read by the guest with plain loads. `enabled` is
-	 * nonzero whenever stop_events or trace_enabled is: the guest's syscall
-	 * entry tests this one word and takes its slow path only then.
+	 * Written by the VMM, read by the guest with plain loads. `enabled`
+	 * (KVMBOX_ENABLED_*) is 0 without a debugger or trace: the syscall
+	 * entry tests this one word. FRAMES: a debugger is attached, so every
+	 * syscall saves all registers in the thread's frame (gdb reads and
+	 * writes a blocked thread's) and returns from it. SLOW: syscalls take
+	 * the slow path with its hooks: syscall stops, the trace, a single
+	 * step (one over `syscall` ends at its exit). Other stops are raised
+	 * where they happen, so an attached debugger without catchpoints costs
+	 * a syscall only the frame.
 	 */
 	volatile uint64_t enabled;
 	volatile uint64_t stop_events;   /* bit (1 << enum kvmbox_stop_event) */

@@ -106,13 +106,29 @@ static struct kvmbox_shared_page *shared(void)
 		GUEST_PTR(dp.vm, dp.vcpu->shared_page, sizeof(struct kvmbox_shared_page)) : NULL;
 }
 
+/*
+ * `enabled` (shared/debug.h): SLOW only for what needs the guest's syscall
+ * slow path (syscall stops, the trace, a single step: one over `syscall`
+ * ends at its exit, debug_syscall_exit); FRAMES whenever gdb is attached,
+ * so a blocked thread's registers are all in its frame. Every other stop is
+ * raised where it happens (traps, signal delivery, fork and exec, which take
+ * the slow path anyway).
+ */
+static bool stepping;
+
+static void publish_enabled(struct kvmbox_shared_page *sp)
+{
+	bool slow = (sp->stop_events & SYSCALL_EVENTS) || sp->trace_enabled || (stepping && sp->stop_events);
+	sp->enabled = (slow ? KVMBOX_ENABLED_SLOW : 0) | (sp->stop_events ? KVMBOX_ENABLED_FRAMES : 0);
+}
+
 static void set_events(uint64_t ev)
 {
 	struct kvmbox_shared_page *sp = shared();
 	if (!sp)
 		return;
 	sp->stop_events = ev;
-	sp->enabled = ev | sp->trace_enabled;
+	publish_enabled(sp);
 }
 
 /* ---- the mailbox ------------------------------------------------------- */
@@ -590,6 +606,11 @@ static int dp_resume(void *ctx, const struct gdb_resume *a, int n)
 			if (a[i].kind == GDB_RESUME_STEP && (step_tid < 0 || self))
 				step_tid = a[i].tid.tid;
 		}
+		/* The vCPU is parked: the slow path is in place before the thread runs. */
+		stepping = step_tid >= 0;
+		struct kvmbox_shared_page *sp = shared();
+		if (sp)
+			publish_enabled(sp);
 		if (step_tid >= 0)
 			issue_locked(KVMBOX_CMD_STEP, dp.last.pid, step_tid == dp.last.tid ? 0 : (uint32_t)step_tid,
 				     0, 0, (uint64_t)sig, 0);

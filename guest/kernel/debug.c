@@ -170,6 +170,19 @@ static void set_step(struct thread *t, bool on)
 		tf->rflags &= ~RFLAGS_TF;
 }
 
+/*
+ * A resume names the only thread that steps (if any): a step another stop cut
+ * short is over, as ptrace's is when gdbserver stops all threads. The VMM's
+ * `enabled` word follows the same rule, so a stale step never reaches a
+ * syscall's fast path.
+ */
+static void other_steps_end(struct thread *keep)
+{
+	for (struct thread *o = all_threads; o; o = o->all_next)
+		if (o != keep && o->dbg_step && o->state != T_DEAD)
+			set_step(o, false);
+}
+
 int debug_stop(struct trap_frame *tf, unsigned event, int signo, int code, uint64_t addr, uint64_t aux)
 {
 	struct percpu *pc = this_cpu();
@@ -215,11 +228,13 @@ int debug_stop(struct trap_frame *tf, unsigned event, int signo, int code, uint6
 		switch (op) {
 		case KVMBOX_CMD_RESUME:
 			set_step(t, false);
+			other_steps_end(t);
 			return (int)hc->cmd.arg0;
 		case KVMBOX_CMD_STEP:
 			set_step(ct, true);
 			if (ct != t)
 				set_step(t, false);
+			other_steps_end(ct);
 			return (int)hc->cmd.arg0;
 		case KVMBOX_CMD_DETACH:
 			for (struct thread *o = all_threads; o; o = o->all_next)

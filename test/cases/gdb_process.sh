@@ -161,6 +161,19 @@ gdb_check_threads() {
 	gdb_same 'hit Breakpoint|^9|exited' sort
 }
 
+# ---- a thread blocked in a syscall: its callee-saved registers, read and written ----
+gdb_script_blocked() {
+	printf '%s\n' 'break stop_here' continue 'thread 2' 'p/x $rbx' 'p/x $r12' 'set var $r12 = 0x4242' 'p/x $r12' continue
+}
+gdb_check_blocked() {
+	gdb_has '$1 = 0x1111111111111111'
+	gdb_has '$2 = 0x1212121212121212'
+	gdb_has '$3 = 0x4242'
+	gdb_has 'exited normally'
+	expect_out_is "rbx 1111111111111111 r12 4242"
+	gdb_same '^\$|exited'
+}
+
 # ---- stepi: exactly one instruction each, across a syscall and page faults ----
 gdb_script_steps() {
 	cat >"$W/steps.gdb" <<'EOF'
@@ -355,6 +368,7 @@ for l in $LIBCS; do
 	for s in basic watch catch bad detach maps; do add e2e/$l/gdb-$s kvm case_gdb $l dbg_basic $s; done
 	add e2e/$l/gdb-segv kvm case_gdb $l dbg_segv segv
 	add e2e/$l/gdb-threads kvm case_gdb $l dbg_threads threads
+	add e2e/$l/gdb-blocked kvm case_gdb $l dbg_blocked blocked
 	add e2e/$l/gdb-steps kvm case_gdb $l dbg_steps steps
 	add e2e/$l/gdb-fork kvm case_gdb $l dbg_fork fork
 	add e2e/$l/gdb-catch-fork kvm case_gdb $l dbg_fork catchfork

@@ -39,6 +39,7 @@
 #define PERCPU_WORK 36
 #define PERCPU_TSS_RSP0 60
 #define PERCPU_SHARED_ENABLED (4096 + 8)
+#define ENABLED_SLOW 1                  /* KVMBOX_ENABLED_SLOW */
 
 #define SYSCALL_FAULT_VA 0x00007ffffffff000 /* KVMBOX_SYSCALL_FAULT_VA */
 #define SYSCALL_FAULT_VA_LO 0xfffff000
@@ -218,29 +219,8 @@ trap_common:
  * hosts), and the #PF at SYSCALL_FAULT_VA (kvm_pvm, page_fault_entry).
  * The body starts with the hardware part of the frame and orig_rax pushed.
  */
-.macro syscall_body
-	sub $F_ORIG_RAX, %rsp
-	mov %rdi, F_RDI(%rsp)
-	mov %rsi, F_RSI(%rsp)
-	mov %rdx, F_RDX(%rsp)
-	mov %r8, F_R8(%rsp)
-	mov %r9, F_R9(%rsp)
-	mov %r10, F_R10(%rsp)           /* rcx, rax, r11, rbx, rbp, r12-r15: slow paths */
-	cmp $NR_SYSCALLS, %rax
-	jae syscall_slow_entry
-	cmpq $0, %gs:PERCPU_SHARED_ENABLED
-	jne syscall_slow_entry          /* the VMM wants stops or traces */
-	mov %r10, %rcx                  /* 4th argument (SysV passes it in rcx) */
-	/* Full-frame syscalls (fork, execve, sigreturn...) are syscall_full_frame_entry in the table. */
-	call *syscall_table(, %rax, 8)
-	/*
-	 * Back to user mode. rax holds the result; callee-saved registers still
-	 * hold the user's values (C preserved them). The per-CPU stack top and
-	 * TSS.RSP0 hold this thread's kernel stack top: it entered there, and a
-	 * switch away and back (switch_to) stores them again.
-	 */
-	cmpl $0, %gs:PERCPU_WORK
-	jne syscall_slow_exit
+/* The fast return: argument registers, rip, rflags and rsp from the frame; rax holds the result. */
+.macro sysret_from_frame
 	mov F_R10(%rsp), %r10
 	mov F_R9(%rsp), %r9
 	mov F_R8(%rsp), %r8
@@ -252,6 +232,32 @@ trap_common:
 	mov F_RSP(%rsp), %rsp
 	swapgs
 	sysretq
+.endm
+
+.macro syscall_body
+	sub $F_ORIG_RAX, %rsp
+	mov %rdi, F_RDI(%rsp)
+	mov %rsi, F_RSI(%rsp)
+	mov %rdx, F_RDX(%rsp)
+	mov %r8, F_R8(%rsp)
+	mov %r9, F_R9(%rsp)
+	mov %r10, F_R10(%rsp)           /* rcx, rax, r11, rbx, rbp, r12-r15: slow paths */
+	cmp $NR_SYSCALLS, %rax
+	jae syscall_slow_entry
+	cmpq $0, %gs:PERCPU_SHARED_ENABLED
+	jne syscall_debug_entry         /* a debugger or a trace (shared/debug.h) */
+	mov %r10, %rcx                  /* 4th argument (SysV passes it in rcx) */
+	/* Full-frame syscalls (fork, execve, sigreturn...) are syscall_full_frame_entry in the table. */
+	call *syscall_table(, %rax, 8)
+	/*
+	 * Back to user mode. rax holds the result; callee-saved registers still
+	 * hold the user's values (C preserved them). The per-CPU stack top and
+	 * TSS.RSP0 hold this thread's kernel stack top: it entered there, and a
+	 * switch away and back (switch_to) stores them again.
+	 */
+	cmpl $0, %gs:PERCPU_WORK
+	jne syscall_slow_exit
+	sysret_from_frame
 .endm
 
 	.globl syscall_entry
@@ -300,6 +306,30 @@ syscall_full_frame_entry:
 	mov F_RIP(%rsp), %r11
 	mov %r11, F_RCX(%rsp)
 .endm
+
+/*
+ * A debugger is attached (KVMBOX_ENABLED_FRAMES): the fast dispatch, but
+ * every register goes into the frame first and comes back from it (gdb
+ * reads and writes a thread blocked in a syscall there). SLOW as well:
+ * the slow path's stops, traces and step handling.
+ */
+syscall_debug_entry:
+	testq $ENABLED_SLOW, %gs:PERCPU_SHARED_ENABLED
+	jnz syscall_slow_entry
+	fill_syscall_frame
+	mov %r10, %rcx                  /* 4th argument */
+	call *syscall_table(, %rax, 8)  /* full-frame syscalls leave for syscall_slow_entry */
+	cmpl $0, %gs:PERCPU_WORK
+	jne 1f
+	mov F_R15(%rsp), %r15           /* what gdb may have written while the thread slept */
+	mov F_R14(%rsp), %r14
+	mov F_R13(%rsp), %r13
+	mov F_R12(%rsp), %r12
+	mov F_RBP(%rsp), %rbp
+	mov F_RBX(%rsp), %rbx
+	sysret_from_frame
+1:	mov %rax, F_RAX(%rsp)
+	jmp return_to_user_full         /* the frame is complete: no refill (gdb's writes stay) */
 
 syscall_slow_entry:
 	fill_syscall_frame

@@ -18,6 +18,7 @@ _Static_assert(__builtin_offsetof(struct percpu, tss) + 4 == PERCPU_TSS_RSP0, "p
 _Static_assert(__builtin_offsetof(struct percpu, shared) + __builtin_offsetof(struct kvmbox_shared_page, enabled) ==
 	       PERCPU_SHARED_ENABLED, "percpu");
 _Static_assert(__builtin_offsetof(struct percpu, gdt) == 168, "percpu");
+_Static_assert(KVMBOX_ENABLED_SLOW == 1, "entry.S ENABLED_SLOW");
 
 /* RFLAGS bits SYSCALL clears: TF, IF, DF, IOPL, NT, AC (as Linux). */
 #define SYSCALL_MASK 0x47700

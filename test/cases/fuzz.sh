@@ -9,7 +9,8 @@ case_fuzz_syscalls() { # libc
 	local n=${FUZZ_CALLS:-10000}
 	LIMIT=${FUZZ_LIMIT:-300} kvm ./fuzz_syscalls "$n" 100 0x5eed
 	expect_rc 0
-	grep -qF "fuzz done: $n calls" "$W/k.out" || problem "the fuzzer did not finish: $(tail -c 300 "$W/k.out")"
+	local made; made=$(sed -n 's/^fuzz done: \([0-9]*\) calls.*/\1/p' "$W/k.out")
+	[ -n "$made" ] && [ "$made" -ge "$n" ] || problem "the fuzzer did not finish $n calls: $(tail -c 300 "$W/k.out")"
 	grep -qF "guest kernel panic" "$W/k.err" && problem "guest kernel panic" "$(grep -A12 'guest kernel panic' "$W/k.err" | head -20)"
 	finish
 }

@@ -3,8 +3,9 @@
  * arguments (NULL, kernel addresses, unmapped and boundary addresses, huge
  * lengths, random bits), spread over child processes that may kill
  * themselves. The parent (pid 1 in the VM) supervises: each child gets a
- * watchdog and is killed if it blocks. The run passes if the parent
- * finishes, i.e. the guest kernel survived every call.
+ * watchdog and is killed if it blocks; children are forked until `total`
+ * calls were really made (counted in shared memory). The run passes if the
+ * parent finishes, i.e. the guest kernel survived every call.
  *
  * usage: fuzz_syscalls [total-calls [calls-per-child [seed]]]
  */
@@ -32,6 +33,8 @@ static uint64_t next(void)
 }
 
 static char *buf;   /* a valid writable buffer */
+/* Calls actually made, over all children (MAP_SHARED: it outlives a child that kills itself). */
+static volatile uint64_t *made;
 
 static uint64_t hostile_arg(void)
 {
@@ -98,16 +101,11 @@ static void child(long calls, uint64_t seed)
 			nr = (long)(next() % 100000);
 		if (excluded(nr))
 			continue;
+		(*made)++;
 		syscall(nr, hostile_arg(), hostile_arg(), hostile_arg(), hostile_arg(), hostile_arg(),
 			hostile_arg());
 	}
 	_exit(0);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
 }
 
 int main(int argc, char **argv)
@@ -115,11 +113,19 @@ int main(int argc, char **argv)
 	long total = argc > 1 ? atol(argv[1]) : 20000;
 	long per_child = argc > 2 ? atol(argv[2]) : 200;
 	uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 0) : 0x5eed;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm; /* no SA_RESTART: the watchdog's alarm ends waitpid with EINTR */
+	sigaction(SIGALRM, &sa, NULL);
 	buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
 		return 2;
+	made = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (made == MAP_FAILED)
+		return 2;
 	long children = 0, exited = 0, signaled = 0, killed_by_watchdog = 0;
-	for (long done = 0; done < total; done += per_child, children++) {
+	/* Until `total` calls were made (children that die early make fewer than per_child). */
+	for (; *made < (uint64_t)total && children < total; children++) {
 		pid_t c = fork();
 		if (c < 0) {
 			printf("fork failed: %s\n", strerror(errno));
@@ -127,29 +133,25 @@ int main(int argc, char **argv)
 		}
 		if (c == 0)
 			child(per_child, seed + (uint64_t)children * 0x9e3779b97f4a7c15ull);
-		int st = 0, waited = 0;
-		for (;;) {
-			pid_t w = waitpid(c, &st, WNOHANG);
-			if (w == c)
-				break;
-			if (w < 0) {
-				printf("waitpid: %s\n", strerror(errno));
-				return 1;
-			}
-			if (++waited > 200) { /* ~2 s: blocked in some call; end it */
-				kill(c, SIGKILL);
-				waitpid(c, &st, 0);
-				killed_by_watchdog++;
-				break;
-			}
-			sleep_ms(10);
+		/* The watchdog: 2 s of SIGALRM (no SA_RESTART) interrupts the wait for a child blocked for good. */
+		int st = 0;
+		alarm(2);
+		pid_t w = waitpid(c, &st, 0);
+		alarm(0);
+		if (w < 0 && errno == EINTR) {
+			kill(c, SIGKILL);
+			waitpid(c, &st, 0);
+			killed_by_watchdog++;
+		} else if (w != c) {
+			printf("waitpid: %s\n", strerror(errno));
+			return 1;
 		}
 		if (WIFSIGNALED(st))
 			signaled++;
 		else
 			exited++;
 	}
-	printf("fuzz done: %ld calls in %ld children (%ld exited, %ld killed by a signal, %ld by the watchdog)\n",
-	       total, children, exited, signaled, killed_by_watchdog);
+	printf("fuzz done: %llu calls in %ld children (%ld exited, %ld killed by a signal, %ld by the watchdog)\n",
+	       (unsigned long long)*made, children, exited, signaled, killed_by_watchdog);
 	return 0;
 }

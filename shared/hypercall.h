@@ -33,6 +33,7 @@ enum kvmbox_hc_nr {
 	KVMBOX_HC_EXEC          = 11, /* execve: build the new process image natively */
 	KVMBOX_HC_CONSOLE_POLL  = 12, /* is the host's fd 0 readable? (optionally wait) */
 	KVMBOX_HC_USERCOPY      = 13, /* copy between a user virtual range and guest-physical runs */
+	KVMBOX_HC_FORK          = 14, /* fork: the child's copy-on-write page tables, built natively */
 	KVMBOX_HC_FPU           = 15, /* save/load the complete user FPU and vector state (XSAVE layout) */
 	KVMBOX_HC_COUNT
 };
@@ -349,5 +350,59 @@ struct kvmbox_hc_exec {
 };
 KVMBOX_ASSERT_OFFSET(struct kvmbox_hc_exec, pool, 104);
 KVMBOX_ASSERT_SIZE(struct kvmbox_hc_exec, 104 + 48 + KVMBOX_EXEC_INTERP_BUF + 48 + 16 * 24 + 512 + 24);
+
+/* Software bits of leaf PTEs that FORK interprets (the guest's mm.h). */
+#define KVMBOX_PTE_COW    (1ull << 9)   /* copy on write */
+#define KVMBOX_PTE_SHARED (1ull << 11)  /* MAP_SHARED: stays writable and shared */
+
+/*
+ * FORK: fork's copy-on-write address-space copy (the guest's mm_clone),
+ * natively: at CPL0 the walk over 512-entry tables and the per-page work
+ * cost ~70,000 instructions for a small process.
+ *
+ * Builds the child's page tables from the user half (PML4 entries 0..255)
+ * of the parent's `pml4`, in never-touched frames of `pool` (its fresh
+ * range only), entries 256..511 copied from `pml4`. Every leaf entry
+ * holding a frame (P or KVMBOX_PTE_HELD) becomes, in the child, the entry
+ * the parent should have from now on with A and D clear, and its frame one
+ * more use in the frame table: a writable entry without KVMBOX_PTE_SHARED
+ * turns read-only + KVMBOX_PTE_COW, a held (PROT_NONE) one without
+ * KVMBOX_PTE_SHARED gets KVMBOX_PTE_COW. The parent's entries are *not*
+ * written here: each one that changes is listed in wp_buf as (gpa of the
+ * entry, new value), and the guest stores them itself, then flushes its
+ * TLB. Where CPL0 is emulated KVM shadows the guest's page tables and
+ * notices only the guest's own writes to them: an entry the VMM made
+ * read-only in a live table could stay writable in the shadow (a lost
+ * copy-on-write). The child's tables are in frames that never were page
+ * tables, so they are shadowed afresh from memory.
+ *
+ * In pieces: the first call (child_pml4 == 0, va == 0) checks that the
+ * fresh range holds every table the child needs (-ENOMEM, nothing changed,
+ * if not: the guest copies at CPL0 instead) and allocates the child's
+ * PML4; each call goes on from va, a 2 MiB leaf table at a time, while
+ * wp_buf has room for one more table's entries (wp_max >= 512), and
+ * returns va where to go on: KVMBOX_USER_TOP once done. Between calls the
+ * guest only applies wp_buf. -EINVAL: bad fields or a tree the guest
+ * cannot have built.
+ */
+struct kvmbox_fork_wp {
+	uint64_t gpa;             /* a leaf entry of the parent's tables */
+	uint64_t val;             /* its new value */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_fork_wp, 16);
+
+struct kvmbox_hc_fork {
+	int64_t ret;              /* OUT */
+	uint64_t pml4;            /* IN: the parent's PML4 (gpa) */
+	uint64_t child_pml4;      /* IN/OUT: 0 on the first call; then the child's PML4 */
+	uint64_t va;              /* IN/OUT: the walk's cursor */
+	uint64_t wp_buf;          /* IN: gpa of struct kvmbox_fork_wp[wp_max] */
+	uint32_t wp_max;          /* IN */
+	uint32_t wp_n;            /* OUT: entries in wp_buf */
+	uint64_t tables;          /* OUT: page-table pages built for the child so far */
+	uint64_t frames;          /* OUT: frames shared so far */
+	struct kvmbox_frame_pool pool; /* IN/OUT (the fresh range only) */
+};
+KVMBOX_ASSERT_SIZE(struct kvmbox_hc_fork, 64 + 48);
 
 #endif

@@ -9,6 +9,7 @@
 #include "crash_report.h"
 #include "debug_process.h"
 #include "exec.h"
+#include "fork.h"
 #include "guest_mem.h"
 #include "hypercall.h"
 #include "gdb_kernel.h"
@@ -433,5 +434,6 @@ void hc_register_core(void)
 	REG(KVMBOX_HC_EXEC, struct kvmbox_hc_exec, hc_exec);
 	REG(KVMBOX_HC_CONSOLE_POLL, struct kvmbox_hc_console_poll, hc_console_poll);
 	REG(KVMBOX_HC_USERCOPY, struct kvmbox_hc_usercopy, hc_usercopy);
+	REG(KVMBOX_HC_FORK, struct kvmbox_hc_fork, hc_fork);
 #undef REG
 }

@@ -100,9 +100,45 @@ static int populate_shared(struct mm *mm, struct vma *v)
 }
 
 /*
+ * The copy done natively (HC_FORK, shared/hypercall.h): the VMM builds the
+ * child's tables in never-touched frames and lists the parent's entries
+ * that turn copy-on-write; we store those ourselves, so that a shadow MMU
+ * sees them, and flush. Nonzero (nothing changed) when the VMM cannot: too
+ * few fresh frames, or a VMM without HC_FORK.
+ */
+static int native_fork(struct mm *parent, struct mm *child)
+{
+	static struct kvmbox_hc_fork hc;
+	static struct kvmbox_fork_wp wp[1024];
+	hc.pml4 = parent->pml4;
+	hc.child_pml4 = 0;
+	hc.va = 0;
+	hc.wp_buf = V2P(wp);
+	hc.wp_max = ARRAY_SIZE(wp);
+	palloc_export(&hc.pool);
+	hypercall(KVMBOX_HC_FORK, &hc);
+	if (hc.ret)
+		return (int)hc.ret;
+	for (;;) {
+		for (struct kvmbox_fork_wp *w = wp, *end = wp + hc.wp_n; w < end; w++)
+			*(uint64_t *)P2V(w->gpa) = w->val;
+		if (hc.va >= KVMBOX_USER_TOP)
+			break;
+		hypercall(KVMBOX_HC_FORK, &hc);
+		BUG_ON(hc.ret); /* only the first call can refuse */
+	}
+	palloc_import(&hc.pool);
+	child->pml4 = hc.child_pml4;
+	/* The parent's writable entries just became read-only: flush its TLB. */
+	uint64_t cr3;
+	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+	return 0;
+}
+
+/*
  * fork: the child's address space, sharing every frame copy-on-write (and
- * MAP_SHARED frames as they are). The walk visits only present entries,
- * table by table.
+ * MAP_SHARED frames as they are): natively where the VMM can, else by a
+ * walk here that visits only present entries, table by table.
  */
 struct mm *mm_clone(struct mm *parent)
 {
@@ -126,6 +162,8 @@ struct mm *mm_clone(struct mm *parent)
 		*pp = n;
 		pp = &n->next;
 	}
+	if (native_fork(parent, mm) == 0)
+		return mm;
 	if (mm_new_pml4(mm))
 		goto fail;
 	struct cow_ctx c = { mm->pml4, 0 };

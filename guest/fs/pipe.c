@@ -33,6 +33,7 @@ struct pipe {
 	uint64_t len;             /* bytes in the ring */
 	uint64_t r_counter, w_counter; /* opens of each end so far (FIFO rendezvous) */
 	struct inode *fifo;       /* the FIFO's inode, or NULL for pipe(2) */
+	uint64_t contig;          /* pages[i] == contig + i * PAGE_SIZE for every i; 0: not so */
 	uint64_t inline_pages[PIPE_DEF_PAGES];
 };
 
@@ -108,6 +109,21 @@ static uint64_t ring_populate(struct pipe *p, uint64_t pos, uint64_t n)
 {
 	if (likely(p->nalloc == p->npages))
 		return n;
+	if (!p->nalloc && (boot_flags & KVMBOX_BOOT_CPL0_EMULATED)) {
+		/*
+		 * The whole ring at once, physically consecutive: a transfer is then
+		 * at most two runs (ring_xfer_vmm), not one per page. Never-touched
+		 * frames cost the host nothing until data reaches them.
+		 */
+		uint64_t base = page_alloc_fresh_contig(p->npages);
+		if (base) {
+			for (uint32_t i = 0; i < p->npages; i++)
+				p->pages[i] = base + (uint64_t)i * PAGE_SIZE;
+			p->nalloc = p->npages;
+			p->contig = base;
+			return n;
+		}
+	}
 	uint64_t mask = pipe_cap(p) - 1, done = 0;
 	while (done < n) {
 		uint64_t rp = (pos + done) & mask;
@@ -184,6 +200,20 @@ static uint64_t ring_xfer_vmm(struct pipe *p, uint64_t pos, uint64_t ua, uint64_
 		uint64_t len = 0, rp = (pos + done) & mask, off = rp % PAGE_SIZE, end = 0;
 		uint32_t pg = (uint32_t)(rp / PAGE_SIZE);
 		struct kvmbox_seg *sg = hc->segs - 1;
+		if (p->contig) {
+			/* One run to the ring's end, then one from its start (n <= the capacity). */
+			uint64_t first = MIN(n - done, mask + 1 - rp);
+			hc->segs[0].gpa = p->contig + rp;
+			hc->segs[0].len = first;
+			nr = 1;
+			len = first;
+			if (first < n - done) {
+				hc->segs[1].gpa = p->contig;
+				hc->segs[1].len = n - done - first;
+				nr = 2;
+				len = n - done;
+			}
+		}
 		/* The ring's pages from pos on, merged where they are physically consecutive. */
 		while (done + len < n && nr < KVMBOX_USERCOPY_MAX_SEGS) {
 			uint64_t piece = MIN(n - done - len, PAGE_SIZE - off);
@@ -492,6 +522,7 @@ long pipe_fcntl_size(struct file *f, bool set, uint64_t arg)
 			page_put(old[i]);   /* allocated but unused and past the new size */
 	}
 	p->nalloc = k;
+	p->contig = 0;
 	while (k < np)
 		pages[k++] = 0;
 	p->pages = pages;

@@ -27,6 +27,8 @@
 uint64_t page_alloc(void);          /* 0 when out of memory; contents undefined */
 uint64_t page_alloc_zeroed(void);   /* 0 when out of memory */
 uint64_t page_alloc_fresh(void);   /* a never-used (zero) frame, or 0 when none are left */
+/* n physically consecutive never-used frames (each used once): the first, or 0. */
+uint64_t page_alloc_fresh_contig(unsigned n);
 /* Map never-used frames into pte[0..] while absent, at most max: how many (0: none left). */
 unsigned map_fresh_run(uint64_t *pte, unsigned max, uint64_t bits);
 uint64_t page_alloc_table(void);    /* for page tables: zeroed by the guest itself (palloc.c) */

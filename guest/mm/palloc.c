@@ -74,6 +74,17 @@ unsigned map_fresh_run(uint64_t *pte, unsigned max, uint64_t bits)
 	return n;
 }
 
+uint64_t page_alloc_fresh_contig(unsigned n)
+{
+	uint64_t pa = fresh_next;
+	if ((fresh_end - pa) >> 12 < n)
+		return 0;
+	fresh_next = pa + ((uint64_t)n << 12);
+	for (unsigned i = 0; i < n; i++)
+		frames[(pa >> 12) + i] = 1;
+	return pa;
+}
+
 uint64_t page_alloc(void)
 {
 	uint64_t pa;

@@ -34,7 +34,7 @@ static struct {
 	struct vm *vm;
 	bool sync_regs;           /* regs/sregs come in kvm_run (KVM_CAP_SYNC_REGS) */
 	unsigned long entries;    /* kernel entries from user mode so far */
-	unsigned long trace_entry; /* KVMBOX_CPL0_TRACE: the entry whose rips to list */
+	unsigned long trace_entry; /* KVMBOX_CPL0_TRACE: the entry whose rips to list (~0: boot, ~1: all) */
 	bool in_user;             /* user code has run at least once */
 	int prev_cpl;
 	bool returning;           /* the instruction at the last exit returns to user */
@@ -166,7 +166,7 @@ void cpl0_count_start(struct vcpu *vcpu)
 	c.vm = vcpu->vm;
 	c.key = -1;
 	const char *t = getenv("KVMBOX_CPL0_TRACE");
-	c.trace_entry = !t ? 0 : !strcmp(t, "boot") ? ~0ul : strtoul(t, NULL, 0);
+	c.trace_entry = !t ? 0 : !strcmp(t, "boot") ? ~0ul : !strcmp(t, "all") ? ~1ul : strtoul(t, NULL, 0);
 	find_symbols(vcpu->vm->kernel_path);
 	atexit(report);
 }
@@ -250,9 +250,6 @@ void cpl0_count_step(struct vcpu *vcpu)
 	const struct kvmbox_kernel_header *h = &vcpu->vm->khdr;
 	int cpl = s->cs.selector & 3;  /* in 64-bit mode CPL = CS.RPL (SDM vol. 3A 5.5) */
 
-	/* KVMBOX_CPL0_TRACE=N: list the rips of kernel entry number N (for profiling paths). */
-	if (c.trace_entry && (c.trace_entry == ~0ul ? !c.in_user : c.entries == c.trace_entry) && cpl == 0)
-		fprintf(stderr, "kvmbox: cpl0 trace %lu: rip %#llx\n", c.entries, (unsigned long long)r->rip);
 	/* The instruction just executed ran at the previous exit's CPL. */
 	if (c.prev_cpl == 0) {
 		if (!c.in_user)
@@ -285,6 +282,16 @@ void cpl0_count_step(struct vcpu *vcpu)
 	/* Every path into a syscall passes here with rax = the number (SYSCALL or its #PF form). */
 	if (cpl == 0 && c.key >= 0 && c.syscall_frame && r->rip == c.syscall_frame)
 		c.key = r->rax < KVMBOX_MAX_SYSCALLS ? (int)r->rax : KEY_OTHER;
+
+	/*
+	 * KVMBOX_CPL0_TRACE=N: list the rips of kernel entry number N (for
+	 * profiling paths); =boot: of the boot; =all: of every entry, each line
+	 * with the entry's number and key (the syscall number, or 512 + vector).
+	 */
+	if (c.trace_entry && cpl == 0 &&
+	    (c.trace_entry == ~1ul || (c.trace_entry == ~0ul ? !c.in_user : c.entries == c.trace_entry)))
+		fprintf(stderr, "kvmbox: cpl0 trace %lu key %d: rip %#llx\n", c.entries, c.key,
+			(unsigned long long)r->rip);
 
 	if (cpl == 0 && c.idle_halt_end && c.trap_common && r->rip == c.idle_halt_end - 1 && (r->rflags & (1 << 9)))
 		set_halting(vcpu, true);

@@ -13,6 +13,9 @@
  *   pipe N       N 64 KiB writes from a child, read by the parent (ns per 64 KiB)
  *   pingpong N   N one-byte round trips between two processes over two pipes
  *   yield N      two processes sched_yield N times each (ns per switch)
+ *   mmapM N      with M mappings already there (one region, every other page
+ *                mprotected read-only), N times mmap 4 pages, touch one, munmap
+ *                (ns per mmap + touch + munmap)
  *   true         exit 0 (the execve target)
  */
 #define _GNU_SOURCE
@@ -155,6 +158,24 @@ int main(int argc, char **argv)
 		t1 = now_ns();
 		if (yield)
 			n *= 2;
+	} else if (!strncmp(what, "mmap", 4) && what[4] >= '0' && what[4] <= '9') {
+		long m = strtol(what + 4, NULL, 10);
+		char *r = mmap(NULL, (size_t)m * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (r == MAP_FAILED)
+			return 1;
+		for (long i = 0; i < m; i += 2)
+			if (mprotect(r + i * 4096, 4096, PROT_READ))
+				return 1;
+		t0 = now_ns();
+		for (long i = 0; i < n && ok; i++) {
+			volatile char *p = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			ok = p != MAP_FAILED;
+			if (ok) {
+				p[0] = 1;
+				ok = munmap((void *)p, 4 * 4096) == 0;
+			}
+		}
+		t1 = now_ns();
 	} else {
 		fprintf(stderr, "abibench: unknown benchmark %s\n", what);
 		return 2;

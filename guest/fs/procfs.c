@@ -56,7 +56,7 @@ void procfs_populate(struct inode *root)
  */
 #define MAPS_NAME_COL 73
 
-size_t procfs_maps_text(struct proc *p, char *buf, size_t size)
+size_t procfs_maps_text_from(struct proc *p, char *buf, size_t size, uint64_t from)
 {
 	struct mm *mm = p->mm;
 	struct inode *exe = NULL;
@@ -93,25 +93,35 @@ size_t procfs_maps_text(struct proc *p, char *buf, size_t size)
 		}
 		line[n++] = '\n';
 		for (int i = 0; i < n; i++, len++)
-			if (len + 1 < size)
-				buf[len] = line[i];
+			if (len >= from && len - from + 1 < size)
+				buf[len - from] = line[i];
 	}
 	if (size)
-		buf[MIN(len, size - 1)] = 0;
+		buf[len > from ? MIN(len - from, size - 1) : 0] = 0;
 	return len;
+}
+
+size_t procfs_maps_text(struct proc *p, char *buf, size_t size)
+{
+	return procfs_maps_text_from(p, buf, size, 0);
 }
 
 ssize_t procfs_maps_read(const struct kiovec *iov, int cnt, uint64_t *posp)
 {
-	static char text[16384];   /* one vCPU: the text of one read at a time */
-	size_t len = MIN(procfs_maps_text(current_proc(), text, sizeof(text)), sizeof(text) - 1);
+	static char text[65536];   /* one vCPU: a window of the text from *posp, made at each read */
 	ssize_t done = 0;
-	for (int i = 0; i < cnt && *posp < len; i++) {
-		size_t n = MIN(iov[i].len, len - *posp);
-		if (copy_to_user(iov[i].base, text + *posp, n))
-			return done ? done : -EFAULT;
-		*posp += n;
-		done += (ssize_t)n;
+	for (int i = 0; i < cnt; i++) {
+		for (uint64_t off = 0; off < iov[i].len;) {
+			size_t total = procfs_maps_text_from(current_proc(), text, sizeof(text), *posp);
+			if (*posp >= total)
+				return done;
+			size_t n = MIN(MIN(iov[i].len - off, total - *posp), sizeof(text) - 1);
+			if (copy_to_user(iov[i].base + off, text, n))
+				return done ? done : -EFAULT;
+			*posp += n;
+			off += n;
+			done += (ssize_t)n;
+		}
 	}
 	return done;
 }

@@ -497,6 +497,8 @@ long procfs_getdents(struct file *f, uint64_t dirp, size_t count);
  * (NUL-terminated when size > 0) and returns the whole text's length.
  */
 size_t procfs_maps_text(struct proc *p, char *buf, size_t size);
+/* The same from byte `from` of the text on (buf gets bytes from..; the whole length is returned). */
+size_t procfs_maps_text_from(struct proc *p, char *buf, size_t size, uint64_t from);
 /* read(2) of /proc/self/maps at *posp. */
 ssize_t procfs_maps_read(const struct kiovec *iov, int cnt, uint64_t *posp);
 #endif

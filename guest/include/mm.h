@@ -50,11 +50,17 @@ struct vma {
 	uint64_t pte_bits;       /* P|U|W|NX for a page of this VMA: vma_pte_flags(flags) | PTE_P */
 	struct vma *next;        /* sorted by start */
 	uint32_t fault_deny;     /* #PF error-code bits the fast path leaves to the slow one (vma_set_flags) */
+	int32_t height;          /* AVL: of the subtree rooted here (a leaf is 1) */
+	struct vma *prev;        /* the list backwards */
+	struct vma *left, *right, *parent; /* the AVL tree over the same VMAs, keyed by start (vma.c) */
+	uint64_t gap;            /* the free gap between prev and this one (vma.c: own_gap) */
+	uint64_t max_gap;        /* the largest gap of this subtree (vma_find_free) */
 };
 
 struct mm {
 	uint64_t pml4;           /* physical */
-	struct vma *vmas;
+	struct vma *vmas;        /* the VMAs in address order (next/prev) ... */
+	struct vma *vma_root;    /* ... and as a balanced tree (vma.c): lookups are O(log n) */
 	uint64_t brk_start, brk; /* heap: [brk_start, brk) */
 	uint64_t mmap_base;      /* next top-down mmap search start */
 	uint64_t stack_top;
@@ -73,6 +79,11 @@ void pt_for_each(uint64_t pml4, uint64_t start, uint64_t end, pte_fn fn, void *c
 /* VMAs. */
 struct vma *vma_find(struct mm *mm, uint64_t addr);  /* the VMA containing addr, or NULL */
 int vma_insert(struct mm *mm, uint64_t start, uint64_t end, uint32_t flags); /* 0 or -errno */
+/* The first VMA that ends above addr (NULL: none): where a walk over [addr, ...) starts. */
+struct vma *vma_first_after(struct mm *mm, uint64_t addr);
+bool vma_range_free(struct mm *mm, uint64_t start, uint64_t end); /* no VMA meets [start, end) */
+/* Index the list mm->vmas (sorted, disjoint, next links set) as a whole: prev links and the tree. */
+void vma_index(struct mm *mm);
 /* The first process's VMAs, already sorted and disjoint (the VMM checked them). */
 int vma_adopt_boot(struct mm *mm, const struct kvmbox_boot_vma *bv, uint32_t n);
 int vma_remove(struct mm *mm, uint64_t start, uint64_t end); /* unmaps and frees pages */

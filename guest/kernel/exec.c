@@ -165,8 +165,10 @@ static bool exec_vmas(struct mm *mm, const struct kvmbox_boot_process *img)
 	struct vma **pp = &mm->vmas;
 	for (uint32_t i = 0; i < img->nr_vmas && i < KVMBOX_BOOT_MAX_VMAS; i++) {
 		struct vma *v = kmalloc(sizeof(*v));
-		if (!v)
+		if (!v) {
+			vma_index(mm);  /* what is there, for the teardown */
 			return false;
+		}
 		v->start = img->vmas[i].start;
 		v->end = img->vmas[i].end;
 		vma_set_flags(v, img->vmas[i].flags);
@@ -174,6 +176,7 @@ static bool exec_vmas(struct mm *mm, const struct kvmbox_boot_process *img)
 		*pp = v;
 		pp = &v->next;
 	}
+	vma_index(mm);
 	return true;
 }
 
@@ -277,6 +280,7 @@ static long do_execve(int dirfd, uint64_t upath, uint64_t argv, uint64_t envp, i
 	} else {
 		old->users--;           /* vfork: the parent's */
 		mm->vmas = NULL;
+		mm->vma_root = NULL;
 	}
 	mm->pml4 = img->pml4;
 	mm->brk_start = mm->brk = img->brk_start;

@@ -162,6 +162,7 @@ struct mm *mm_clone(struct mm *parent)
 		*pp = n;
 		pp = &n->next;
 	}
+	vma_index(mm);
 	if (native_fork(parent, mm) == 0)
 		return mm;
 	if (mm_new_pml4(mm))
@@ -189,6 +190,7 @@ void mm_teardown(struct mm *mm)
 		vma_free(v);
 	}
 	mm->vmas = NULL;
+	mm->vma_root = NULL;
 	mm->vma_cache = NULL;
 	mm->pml4 = 0;
 }

@@ -53,7 +53,8 @@ int map_page(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags)
 /*
  * Visit each leaf PTE that holds a frame (present, or kept while PROT_NONE)
  * in [start, end), skipping absent tables a level at a time, so a sparse
- * range costs per table, not per page.
+ * range costs per table, not per page, and in a leaf table runs of empty
+ * entries eight at a time (munmap of a big, barely touched mapping).
  */
 void pt_for_each(uint64_t pml4, uint64_t start, uint64_t end, pte_fn fn, void *ctx)
 {
@@ -80,10 +81,17 @@ void pt_for_each(uint64_t pml4, uint64_t start, uint64_t end, pte_fn fn, void *c
 		uint64_t *l1 = P2V(e & PTE_ADDR);
 		uint64_t table_end = (va | ((1ull << 21) - 1)) + 1;
 		uint64_t stop = MIN(end, table_end);
-		for (; va < stop; va += PAGE_SIZE) {
+		while (va < stop) {
 			uint64_t *pte = &l1[(va >> 12) & 511];
+			/* Eight empty entries (an aligned group inside the range) at a time. */
+			if (!((va >> 12) & 7) && va + 8 * PAGE_SIZE <= stop &&
+			    !((pte[0] | pte[1] | pte[2] | pte[3] | pte[4] | pte[5] | pte[6] | pte[7]) & (PTE_P | PTE_HELD))) {
+				va += 8 * PAGE_SIZE;
+				continue;
+			}
 			if (PTE_HAS_FRAME(*pte))
 				fn(pte, va, ctx);
+			va += PAGE_SIZE;
 		}
 	}
 }

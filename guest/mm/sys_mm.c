@@ -33,14 +33,9 @@
 /* Where a mapping of size bytes goes without MAP_FIXED: the hint if that range is free, else top-down. 0: none. */
 static uint64_t pick_area(struct mm *mm, uint64_t addr, uint64_t size)
 {
-	if (addr && !(addr & ~PAGE_MASK) && addr + size > addr && addr + size <= KVMBOX_USER_MAP_TOP) {
-		bool free = true;
-		for (struct vma *v = mm->vmas; v && v->start < addr + size; v = v->next)
-			if (v->end > addr)
-				free = false;
-		if (free)
-			return addr;
-	}
+	if (addr && !(addr & ~PAGE_MASK) && addr + size > addr && addr + size <= KVMBOX_USER_MAP_TOP &&
+	    vma_range_free(mm, addr, addr + size))
+		return addr;
 	return vma_find_free(mm, size);
 }
 
@@ -108,9 +103,8 @@ long sys_mmap(uint64_t addr, size_t len, int prot, int flags, int fd, off_t off)
 			return flags & MAP_FIXED ? -EINVAL : -ENOMEM;
 		start = addr;
 		if (flags & MAP_FIXED_NOREPLACE) {
-			for (uint64_t a = start; a < start + size; a += PAGE_SIZE)
-				if (vma_find(mm, a))
-					return -EEXIST;
+			if (!vma_range_free(mm, start, start + size))
+				return -EEXIST;
 		} else {
 			int r = vma_remove(mm, start, start + size);
 			if (r)
@@ -309,8 +303,8 @@ long sys_madvise(uint64_t addr, size_t len, int advice)
 	 * its file and is mapped again), so they stay as they are.
 	 */
 	struct mm *mm = current_proc()->mm;
-	for (struct vma *v = mm->vmas; v && v->start < end; v = v->next) {
-		if (v->end <= addr || (v->flags & KVMBOX_VMA_SHARED))
+	for (struct vma *v = vma_first_after(mm, addr); v && v->start < end; v = v->next) {
+		if (v->flags & KVMBOX_VMA_SHARED)
 			continue;
 		unmap_pages(mm, MAX(v->start, addr), MIN(v->end, end));
 	}

@@ -16,6 +16,7 @@
  *   mmapM N      with M mappings already there (one region, every other page
  *                mprotected read-only), N times mmap 4 pages, touch one, munmap
  *                (ns per mmap + touch + munmap)
+ *   bigunmap N   N times mmap 2 MiB, touch its first and last page, munmap
  *   true         exit 0 (the execve target)
  */
 #define _GNU_SOURCE
@@ -158,6 +159,18 @@ int main(int argc, char **argv)
 		t1 = now_ns();
 		if (yield)
 			n *= 2;
+	} else if (!strcmp(what, "bigunmap")) {
+		t0 = now_ns();
+		for (long i = 0; i < n && ok; i++) {
+			volatile char *p = mmap(NULL, 512 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			ok = p != MAP_FAILED;
+			if (ok) {
+				p[0] = 1;
+				p[511 * 4096] = 1;
+				ok = munmap((void *)p, 512 * 4096) == 0;
+			}
+		}
+		t1 = now_ns();
 	} else if (!strncmp(what, "mmap", 4) && what[4] >= '0' && what[4] <= '9') {
 		long m = strtol(what + 4, NULL, 10);
 		char *r = mmap(NULL, (size_t)m * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -250,6 +250,28 @@ static uint64_t ring_xfer_vmm(struct pipe *p, uint64_t pos, uint64_t ua, uint64_
 	return done;
 }
 
+/*
+ * The ring as one run (p->contig) and one user buffer: one HC_USERCOPY of
+ * at most two runs (to the ring's end, then from its start), no loops.
+ * The bytes moved: fewer when a user page is not usable by the VMM yet.
+ */
+static uint64_t contig_copy(struct pipe *p, uint64_t rp, uint64_t ua, uint64_t n, bool to_ring)
+{
+	struct kvmbox_hc_usercopy *hc = &uc_hc;
+	uint64_t first = MIN(n, pipe_cap(p) - rp);
+	hc->segs[0].gpa = p->contig + rp;
+	hc->segs[0].len = first;
+	hc->segs[1].gpa = p->contig;
+	hc->segs[1].len = n - first;
+	hc->nr_segs = first < n ? 2 : 1;
+	hc->cr3 = current_proc()->mm->pml4;
+	hc->uva = ua;
+	hc->len = n;
+	hc->to_user = !to_ring;
+	hypercall(KVMBOX_HC_USERCOPY, hc);
+	return hc->ret < 0 ? 0 : hc->done;
+}
+
 #define XFER_INLINE_MAX 16   /* up to this, the bytes are moved in the guest (no exit) */
 
 /* Up to 16 bytes in at most four (overlapping) moves. */
@@ -295,6 +317,15 @@ static uint64_t ring_xfer(struct pipe *p, uint64_t pos, struct iov_cursor *c, ui
 	}
 	if (!(boot_flags & KVMBOX_BOOT_CPL0_EMULATED) || n <= XFER_INLINE_MAX)
 		return ring_xfer_guest(p, pos, c, n, to_ring);
+	if (p->contig && c->cnt == 1 && c->off == 0) {
+		/* One buffer from its start (read/write after a sleep): the short way, else the general one. */
+		uint64_t done = contig_copy(p, pos & (pipe_cap(p) - 1), c->iov[0].base, n, to_ring);
+		c->off = done;
+		if (done == n)
+			return done;
+		if (done)
+			return done + ring_xfer(p, pos + done, c, n - done, to_ring);
+	}
 	uint64_t done = 0;
 	while (done < n && c->i < c->cnt) {
 		const struct kiovec *v = &c->iov[c->i];
@@ -388,6 +419,46 @@ static ssize_t pipe_rw(struct file *f, const struct kiovec *iov, int cnt, bool w
 }
 
 /*
+ * Where CPL0 is emulated the ring is one run of frames (ring_populate): a
+ * read(2) or write(2) that can complete at once -- data there, or room for
+ * the whole write and a reader -- is one HC_USERCOPY of at most two runs,
+ * without the iovec and batching machinery of pipe_read/pipe_write. 0:
+ * not this case, nothing done. A user page the VMM cannot use (not faulted
+ * in yet, copy-on-write) ends the copy early: a read returns what it got,
+ * a write goes on through pipe_write (the room is there: still atomic).
+ */
+static ssize_t pipe_rw_contig(struct pipe *p, struct file *f, uint64_t buf, size_t count, bool write)
+{
+	uint64_t cap = pipe_cap(p), n, rp;
+	if (write) {
+		if (!p->readers || cap - p->len < count)
+			return 0;
+		n = count;
+		rp = (p->head + p->len) & (cap - 1);
+	} else {
+		if (!p->len)
+			return 0;
+		n = MIN(count, p->len);
+		rp = p->head;
+	}
+	uint64_t done = contig_copy(p, rp, buf, n, write);
+	if (!done)
+		return 0;
+	if (write) {
+		p->len += done;
+	} else {
+		p->len -= done;
+		p->head = p->len ? (rp + done) & (cap - 1) : 0;
+	}
+	waitq_wake(&p->wq);
+	if (done == count || !write)
+		return (ssize_t)done;
+	struct kiovec v = { buf + done, count - done };
+	ssize_t r = pipe_write(p, f, &v, 1, count - done);
+	return r < 0 ? (ssize_t)done : (ssize_t)(done + (uint64_t)r);
+}
+
+/*
  * read(2)/write(2): one buffer, no iovec to add up. Up to 16 bytes that
  * can move at once (a reader there, room or data, the user page present)
  * take the shortest path: a few moves and the wakeup, no loop.
@@ -421,6 +492,11 @@ static ssize_t pipe_rw1(struct file *f, uint64_t buf, size_t count, bool write)
 				}
 			}
 		}
+	}
+	if (p->contig && count > XFER_INLINE_MAX) {
+		ssize_t r = pipe_rw_contig(p, f, buf, count, write);
+		if (r)
+			return r;
 	}
 	struct kiovec v = { buf, count };
 	return write ? pipe_write(p, f, &v, 1, count) : pipe_read(p, f, &v, 1, count);

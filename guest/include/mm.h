@@ -55,6 +55,7 @@ struct vma {
 	struct vma *left, *right, *parent; /* the AVL tree over the same VMAs, keyed by start (vma.c) */
 	uint64_t gap;            /* the free gap between prev and this one (vma.c: own_gap) */
 	uint64_t max_gap;        /* the largest gap of this subtree (vma_find_free) */
+	struct vma *copy;        /* during fork's copy: this VMA's copy in the child (vma_clone) */
 };
 
 struct mm {
@@ -84,6 +85,8 @@ struct vma *vma_first_after(struct mm *mm, uint64_t addr);
 bool vma_range_free(struct mm *mm, uint64_t start, uint64_t end); /* no VMA meets [start, end) */
 /* Index the list mm->vmas (sorted, disjoint, next links set) as a whole: prev links and the tree. */
 void vma_index(struct mm *mm);
+/* fork: child's VMAs as copies of parent's, list and tree alike (0 or -ENOMEM, child's list then partial). */
+int vma_clone(struct mm *child, struct mm *parent);
 /* The first process's VMAs, already sorted and disjoint (the VMM checked them). */
 int vma_adopt_boot(struct mm *mm, const struct kvmbox_boot_vma *bv, uint32_t n);
 int vma_remove(struct mm *mm, uint64_t start, uint64_t end); /* unmaps and frees pages */

@@ -150,19 +150,11 @@ struct mm *mm_clone(struct mm *parent)
 	mm->brk = parent->brk;
 	mm->mmap_base = parent->mmap_base;
 	mm->stack_top = parent->stack_top;
-	struct vma **pp = &mm->vmas;
-	for (struct vma *v = parent->vmas; v; v = v->next) {
+	for (struct vma *v = parent->vmas; v; v = v->next)
 		if ((v->flags & KVMBOX_VMA_SHARED) && populate_shared(parent, v))
 			goto fail;
-		struct vma *n = kmalloc(sizeof(*n));
-		if (!n)
-			goto fail;
-		*n = *v;
-		n->next = NULL;
-		*pp = n;
-		pp = &n->next;
-	}
-	vma_index(mm);
+	if (vma_clone(mm, parent))
+		goto fail;
 	if (native_fork(parent, mm) == 0)
 		return mm;
 	if (mm_new_pml4(mm))

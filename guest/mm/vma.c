@@ -272,6 +272,43 @@ void vma_index(struct mm *mm)
 	mm->vma_cache = NULL;
 }
 
+/*
+ * fork: copy each VMA, then give the copies the parent's tree shape through
+ * v->copy (cheaper than building a tree again: no recursion, no fixes).
+ */
+static inline struct vma *copy_of(struct vma *v)
+{
+	return v == NIL ? NIL : v ? v->copy : NULL;
+}
+
+int vma_clone(struct mm *child, struct mm *parent)
+{
+	struct vma **pp = &child->vmas;
+	for (struct vma *v = parent->vmas; v; v = v->next) {
+		struct vma *n = kmalloc(sizeof(*n));
+		if (!n) {
+			*pp = NULL;
+			vma_index(child);
+			return -ENOMEM;
+		}
+		*n = *v;
+		v->copy = n;
+		*pp = n;
+		pp = &n->next;
+	}
+	*pp = NULL;
+	for (struct vma *v = parent->vmas; v; v = v->next) {
+		struct vma *n = v->copy;
+		n->prev = copy_of(v->prev);
+		n->left = copy_of(v->left);
+		n->right = copy_of(v->right);
+		n->parent = copy_of(v->parent);
+	}
+	child->vma_root = copy_of(parent->vma_root);
+	child->vma_cache = NULL;
+	return 0;
+}
+
 struct vma *vma_find(struct mm *mm, uint64_t addr)
 {
 	struct vma *c = mm->vma_cache;
